@@ -1,0 +1,87 @@
+"""The backend contract.
+
+A backend keeps every room's state, its event history and its schedule, and
+fans events out to the processes that serve the room's members.
+
+* **Opaque bytes.** State is stored as the core serializes it; events travel
+  and are stored as `Packet`s, encoded once per wire format by the process
+  that committed them, and handed to listeners unchanged.
+* **Atomic commit.** `transact` runs a pure command on the room's current
+  state and then, in ONE step: checks nobody committed in between (retrying
+  the command on the fresh state if somebody did), stores the new state,
+  appends the events to their bounded histories, records the room's next
+  deadline and publishes the events. So the order of publication is the order
+  of commits, and seqs are gapless in history and on the channel.
+* **Who writes.** Any process may write any room; the commit's version check
+  is the only lock.
+* **Delivery.** Listeners of a room get each published packet at most once and
+  in commit order. Pub/sub may lose packets (a broken connection): listeners
+  detect that from the seqs and read `history`.
+* **Presence.** A process refreshes leases on its live connections; when a
+  process dies its leases lapse and `orphaned_connections` reports them so a
+  survivor can disconnect them in the room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ensemble.core import Outcome, Room
+from ensemble.wire.packet import Packet
+
+Command = Callable[[Room], Outcome]
+# Called with each packet of a subscribed room, or with None when the channel
+# broke and packets may have been missed (listeners then catch up from history).
+Listener = Callable[[Packet | None], None]
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot be reached right now; the request may be retried."""
+
+
+class Backend(Protocol):
+    async def start(self) -> None:
+        """Connect; called once in the app's lifespan."""
+
+    async def close(self) -> None: ...
+
+    async def ready(self) -> bool:
+        """Whether the backend answers now."""
+
+    async def create_room(self, room: Room) -> None: ...
+
+    async def load_room(self, room_id: str) -> Room | None:
+        """The room's current state, or None when there is no such room."""
+
+    async def transact(self, room_id: str, command: Command) -> Outcome:
+        """Apply `command` and commit its outcome atomically (see the module doc).
+
+        Raises NotFound when there is no such room. A refused command (outcome
+        with an `error`) still commits the events it carries.
+        """
+
+    async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
+        """Packets of one history after seq `after`, in order; None when some are gone."""
+
+    async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
+        """The latest `count` packets of one history, oldest first."""
+
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        """Summaries of the public open rooms."""
+
+    async def subscribe(self, room_id: str, listener: Listener) -> None: ...
+
+    async def unsubscribe(self, room_id: str, listener: Listener) -> None: ...
+
+    async def due_rooms(self, now: int) -> list[str]:
+        """Rooms whose next deadline is at or before `now`."""
+
+    async def next_deadline(self) -> int | None:
+        """The earliest deadline of any room this backend knows."""
+
+    async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
+        """Renew the leases on this process's connections, {room_id: [conn_id]}."""
+
+    async def orphaned_connections(self) -> dict[str, list[str]]:
+        """Connections whose process stopped refreshing them, {room_id: [conn_id]}."""

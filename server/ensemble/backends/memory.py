@@ -1,0 +1,104 @@
+"""The in-memory backend: one process, the default, and the reference."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Any
+
+from ensemble.backends.base import Command, Listener
+from ensemble.core import NotFound, Outcome, Room
+from ensemble.settings import Settings
+from ensemble.wire.packet import Packet
+
+
+class MemoryBackend:
+    def __init__(self, settings: Settings) -> None:
+        self._history_size = settings.history_size
+        self._rooms: dict[str, Room] = {}
+        self._history: dict[tuple[str, str], deque[Packet]] = {}
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._deadlines: dict[str, int] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._listeners.clear()
+
+    async def ready(self) -> bool:
+        return True
+
+    async def create_room(self, room: Room) -> None:
+        self._rooms[room.state.id] = room
+
+    async def load_room(self, room_id: str) -> Room | None:
+        return self._rooms.get(room_id)
+
+    async def transact(self, room_id: str, command: Command) -> Outcome:
+        # Commands are synchronous, so nothing else runs on this room meanwhile.
+        room = self._rooms.get(room_id)
+        if room is None:
+            raise NotFound(f"no room {room_id}")
+        outcome = command(room)
+        packets = [Packet.of(event) for event in outcome.events]
+        for packet in packets:
+            history = self._history.get((room_id, packet.key))
+            if history is None:
+                history = self._history[(room_id, packet.key)] = deque(
+                    maxlen=self._history_size
+                )
+            history.append(packet)
+        deadline = room.next_deadline()
+        if deadline is None:
+            self._deadlines.pop(room_id, None)
+        else:
+            self._deadlines[room_id] = deadline
+        for packet in packets:
+            for listener in list(self._listeners.get(room_id, ())):
+                listener(packet)
+        return outcome
+
+    async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
+        room = self._rooms.get(room_id)
+        latest = room.state.seqs.get(key, 0) if room else 0
+        if after >= latest:
+            return []
+        kept = self._history.get((room_id, key), deque())
+        if not kept or kept[0].seq > after + 1:
+            return None
+        return [p for p in kept if p.seq > after]
+
+    async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
+        kept = self._history.get((room_id, key), deque())
+        return list(kept)[-count:] if count else []
+
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        return [
+            room.summary()
+            for room in self._rooms.values()
+            if room.state.visibility == "public" and not room.closed
+        ]
+
+    async def subscribe(self, room_id: str, listener: Listener) -> None:
+        self._listeners[room_id].append(listener)
+
+    async def unsubscribe(self, room_id: str, listener: Listener) -> None:
+        listeners = self._listeners.get(room_id, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            self._listeners.pop(room_id, None)
+
+    async def due_rooms(self, now: int) -> list[str]:
+        return [room_id for room_id, at in self._deadlines.items() if at <= now]
+
+    async def next_deadline(self) -> int | None:
+        return min(self._deadlines.values(), default=None)
+
+    async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
+        return None  # one process: its connections die with it
+
+    async def orphaned_connections(self) -> dict[str, list[str]]:
+        return {}
+
+

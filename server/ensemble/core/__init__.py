@@ -1,0 +1,20 @@
+"""The pure room core: commands and the current time in, events out.
+
+Nothing here performs I/O, reads a clock or imports the transport: every rule
+of the product lives in this package once and is tested without an event loop.
+"""
+
+from ensemble.core.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from ensemble.core.events import Event, Outcome
+from ensemble.core.room import Room
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "DomainError",
+    "Event",
+    "Forbidden",
+    "NotFound",
+    "Outcome",
+    "Room",
+]

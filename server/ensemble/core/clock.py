@@ -1,0 +1,212 @@
+"""The shared clock: timer, sprint programs and tempo.
+
+While a sprint runs, the timer holds the current phase; the phase ends when
+the timer does. A phase's successor starts at the exact instant the previous
+one was due to end, not when somebody noticed, so every process computes the
+same schedule and each phase is entered exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ensemble.core.errors import BadRequest, Conflict
+from ensemble.core.state import PHASE_KINDS, Sprint, Timer
+
+if TYPE_CHECKING:
+    from ensemble.core.room import Room
+
+MAX_PHASES = 20
+MAX_ROUNDS = 20
+
+
+def check_program(phases: list[dict[str, Any]], rounds: int) -> None:
+    if not phases or len(phases) > MAX_PHASES:
+        raise BadRequest(f"a program has 1 to {MAX_PHASES} phases")
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise BadRequest(f"a program has 1 to {MAX_ROUNDS} rounds")
+    for phase in phases:
+        if phase.get("kind") not in PHASE_KINDS:
+            raise BadRequest(f"a phase kind is one of {', '.join(PHASE_KINDS)}")
+        if not isinstance(phase.get("duration_ms"), int) or phase["duration_ms"] <= 0:
+            raise BadRequest("a phase lasts a positive number of milliseconds")
+        if not isinstance(phase.get("name"), str) or not phase["name"]:
+            raise BadRequest("a phase has a name")
+
+
+# -- timer -------------------------------------------------------------------
+
+
+def timer_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    _no_sprint(room, "start the timer")
+    _set_timer(room, Timer(
+        state="running",
+        label=payload.get("label", ""),
+        duration_ms=payload["duration_ms"],
+        ends_at=room.now + payload["duration_ms"],
+    ))
+
+
+def timer_pause(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    timer = room.state.timer
+    if timer.state != "running":
+        raise Conflict("the timer is not running")
+    _set_timer(room, Timer("paused", timer.label, timer.duration_ms, None, timer.remaining(room.now)))
+
+
+def timer_resume(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    timer = room.state.timer
+    if timer.state != "paused":
+        raise Conflict("the timer is not paused")
+    _set_timer(room, Timer(
+        "running", timer.label, timer.duration_ms, room.now + (timer.remaining_ms or 0), None
+    ))
+
+
+def timer_reset(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    _no_sprint(room, "reset the timer")
+    if room.state.timer.state == "idle":
+        raise Conflict("the timer is already idle")
+    _set_timer(room, Timer())
+
+
+def timer_adjust(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    timer = room.state.timer
+    delta = payload["delta_ms"]
+    if timer.state == "idle":
+        raise Conflict("the timer is idle")
+    remaining = max(0, timer.remaining(room.now) + delta)
+    duration = max(0, timer.duration_ms + delta)
+    if timer.state == "running":
+        new = Timer("running", timer.label, duration, room.now + remaining, None)
+    else:
+        new = Timer("paused", timer.label, duration, None, remaining)
+    _set_timer(room, new)
+
+
+def _set_timer(room: Room, timer: Timer) -> None:
+    room.state.timer = timer
+    room.emit("timer.changed", {"timer": timer.public()})
+
+
+def _no_sprint(room: Room, what: str) -> None:
+    if room.state.sprint.state == "running":
+        raise Conflict(f"a sprint is running: stop it to {what}")
+
+
+# -- sprint ------------------------------------------------------------------
+
+
+def sprint_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    if room.state.sprint.state == "running":
+        raise Conflict("a sprint is already running")
+    program = room.state.program or {}
+    phases = payload.get("phases", program.get("phases"))
+    rounds = payload.get("rounds", program.get("rounds", 1))
+    if phases is None:
+        raise BadRequest("sprint.start needs phases: this room has no program")
+    check_program(phases, rounds)
+    sprint = Sprint(
+        state="running",
+        phases=[{"name": p["name"], "kind": p["kind"], "duration_ms": p["duration_ms"]}
+                for p in phases],
+        rounds=rounds,
+        round=1,
+        phase_index=0,
+    )
+    room.state.sprint = sprint
+    room.emit("sprint.changed", {"sprint": sprint.public()})
+    _enter_phase(room, room.now)
+
+
+def sprint_skip(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    if room.state.sprint.state != "running":
+        raise Conflict("no sprint is running")
+    _next_phase(room, room.now)
+
+
+def sprint_stop(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    if room.state.sprint.state != "running":
+        raise Conflict("no sprint is running")
+    _finish(room, room.now)
+
+
+def phase_deadline(room: Room) -> int | None:
+    """When the current phase ends, if a sprint is running on a running timer."""
+    timer = room.state.timer
+    if room.state.sprint.state == "running" and timer.state == "running":
+        return timer.ends_at
+    return None
+
+
+def advance_phase(room: Room, at: int) -> None:
+    """The current phase's time is up (fired by the room at the deadline)."""
+    _next_phase(room, at)
+
+
+def _next_phase(room: Room, at: int) -> None:
+    sprint = room.state.sprint
+    if sprint.phase_index + 1 < len(sprint.phases):
+        sprint.phase_index += 1
+    elif sprint.round < sprint.rounds:
+        sprint.round += 1
+        sprint.phase_index = 0
+    else:
+        _finish(room, at)
+        return
+    _enter_phase(room, at)
+
+
+def _enter_phase(room: Room, at: int) -> None:
+    sprint = room.state.sprint
+    phase = sprint.phases[sprint.phase_index]
+    timer = Timer(
+        state="running",
+        label=phase["name"],
+        duration_ms=phase["duration_ms"],
+        ends_at=at + phase["duration_ms"],
+    )
+    room.state.timer = timer
+    room.emit("sprint.phase", {"sprint": sprint.public(), "timer": timer.public()}, at=at)
+
+
+def _finish(room: Room, at: int) -> None:
+    sprint = room.state.sprint
+    sprint.state = "done"
+    room.state.timer = Timer()
+    room.emit("sprint.changed", {"sprint": sprint.public()}, at=at)
+    room.emit("timer.changed", {"timer": room.state.timer.public()}, at=at)
+
+
+# -- tempo -------------------------------------------------------------------
+
+
+def tempo_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    tempo = room.state.tempo
+    tempo.bpm = payload["bpm"]
+    tempo.beats_per_bar = payload["beats_per_bar"]
+    if tempo.running:
+        tempo.started_at = room.now  # a new grid starts with a downbeat now
+    _emit_tempo(room)
+
+
+def tempo_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    tempo = room.state.tempo
+    if tempo.running:
+        raise Conflict("the tempo is already running")
+    tempo.running = True
+    tempo.started_at = room.now
+    _emit_tempo(room)
+
+
+def tempo_stop(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    tempo = room.state.tempo
+    if not tempo.running:
+        raise Conflict("the tempo is not running")
+    tempo.running = False
+    tempo.started_at = None
+    _emit_tempo(room)
+
+
+def _emit_tempo(room: Room) -> None:
+    room.emit("tempo.changed", {"tempo": room.state.tempo.public()})

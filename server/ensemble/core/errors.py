@@ -1,0 +1,27 @@
+"""Domain errors: an illegal move raises one; the transport maps its code."""
+
+
+class DomainError(Exception):
+    """A request the room refuses; `code` is a protocol error code."""
+
+    code = "conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(DomainError):
+    code = "bad_request"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"

@@ -1,0 +1,55 @@
+"""What a room command produces: numbered events and a reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ensemble.core.errors import DomainError
+
+ROOM = "room"
+MENTORS = "mentors"
+DIRECT = "direct"
+STREAMS = (ROOM, MENTORS, DIRECT)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event on one stream. `to` names the member for the `direct` stream."""
+
+    type: str
+    stream: str
+    seq: int
+    at: int
+    actor: str | None
+    fields: dict[str, Any]
+    to: str | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The event as a protocol frame."""
+        return {
+            "type": self.type,
+            "stream": self.stream,
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            **self.fields,
+        }
+
+    @property
+    def history_key(self) -> str:
+        """The name of the history this event belongs to: room, mentors or direct:<id>."""
+        return f"{DIRECT}:{self.to}" if self.stream == DIRECT else self.stream
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one command: the events it issued and the reply to the sender.
+
+    A refused command carries its `error`; its `events` are then only the
+    transitions that fell due before it, which must be committed all the same.
+    """
+
+    events: list[Event] = field(default_factory=list)
+    reply: dict[str, Any] = field(default_factory=dict)
+    error: DomainError | None = None

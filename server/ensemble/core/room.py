@@ -1,0 +1,281 @@
+"""The room: one state machine per practice room.
+
+Every command takes the current time as a value. Before a command is applied
+the room catches up on whatever fell due (phase ends, turn limits, presence
+grace periods), so the outcome never depends on how promptly a scheduler woke
+it. `next_deadline()` tells the caller when the room next needs a `tick`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from ensemble.core import clock, feedback, presence, turns
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
+from ensemble.core.events import DIRECT, MENTORS, ROOM, Event, Outcome
+from ensemble.core.report import build_report
+from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Member, RoomState
+
+ALL = frozenset({MENTOR, PARTICIPANT, OBSERVER})
+MENTORS_ONLY = frozenset({MENTOR})
+PARTICIPANTS_ONLY = frozenset({PARTICIPANT})
+
+Handler = Callable[["Room", str, dict[str, Any]], dict[str, Any] | None]
+
+# request type -> (roles that may send it, handler)
+HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
+    "status.set": (ALL, presence.set_status),
+    "timer.start": (MENTORS_ONLY, clock.timer_start),
+    "timer.pause": (MENTORS_ONLY, clock.timer_pause),
+    "timer.resume": (MENTORS_ONLY, clock.timer_resume),
+    "timer.reset": (MENTORS_ONLY, clock.timer_reset),
+    "timer.adjust": (MENTORS_ONLY, clock.timer_adjust),
+    "sprint.start": (MENTORS_ONLY, clock.sprint_start),
+    "sprint.skip": (MENTORS_ONLY, clock.sprint_skip),
+    "sprint.stop": (MENTORS_ONLY, clock.sprint_stop),
+    "goal.set": (PARTICIPANTS_ONLY, feedback.goal_set),
+    "goal.check": (PARTICIPANTS_ONLY, feedback.goal_check),
+    "hand.raise": (PARTICIPANTS_ONLY, turns.hand_raise),
+    "hand.lower": (PARTICIPANTS_ONLY, turns.hand_lower),
+    "turn.pass": (ALL, turns.turn_pass),
+    "turn.next": (MENTORS_ONLY, turns.turn_next),
+    "turn.grant": (MENTORS_ONLY, turns.turn_grant),
+    "turn.reorder": (MENTORS_ONLY, turns.turn_reorder),
+    "turns.config": (MENTORS_ONLY, turns.turns_config),
+    "turns.clear": (MENTORS_ONLY, turns.turns_clear),
+    "chat.send": (ALL, feedback.chat_send),
+    "reaction.send": (ALL, feedback.reaction_send),
+    "comment.send": (frozenset({MENTOR, PARTICIPANT}), feedback.comment_send),
+    "note.mentors": (MENTORS_ONLY, feedback.note_mentors),
+    "tempo.set": (MENTORS_ONLY, clock.tempo_set),
+    "tempo.start": (MENTORS_ONLY, clock.tempo_start),
+    "tempo.stop": (MENTORS_ONLY, clock.tempo_stop),
+    "member.set_role": (MENTORS_ONLY, presence.set_role),
+    "member.remove": (MENTORS_ONLY, presence.remove),
+    "room.close": (MENTORS_ONLY, presence.close_room),
+}
+
+REQUEST_TYPES = frozenset(HANDLERS)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Room:
+    """Commands in, events out. Holds a `RoomState` and nothing else that lasts."""
+
+    def __init__(self, state: RoomState) -> None:
+        self.state = state
+        self.now = 0
+        self.actor: str | None = None
+        self._events: list[Event] = []
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        room_id: str,
+        title: str,
+        visibility: str,
+        epoch: str,
+        invite: str,
+        host_key: str,
+        now: int,
+        grace_ms: int,
+        program: dict[str, Any] | None = None,
+    ) -> Room:
+        if program is not None:
+            clock.check_program(program["phases"], program["rounds"])
+        return cls(
+            RoomState(
+                id=room_id,
+                title=title,
+                visibility=visibility,
+                epoch=epoch,
+                created_at=now,
+                invite_hash=hash_secret(invite),
+                host_key_hash=hash_secret(host_key),
+                grace_ms=grace_ms,
+                program=program,
+            )
+        )
+
+    # -- credentials ---------------------------------------------------------
+
+    def check_invite(self, invite: str) -> bool:
+        return hmac.compare_digest(hash_secret(invite), self.state.invite_hash)
+
+    def check_host_key(self, host_key: str) -> bool:
+        return hmac.compare_digest(hash_secret(host_key), self.state.host_key_hash)
+
+    @property
+    def closed(self) -> bool:
+        return self.state.closed_at is not None
+
+    # -- commands ------------------------------------------------------------
+
+    def join(
+        self, *, member_id: str, name: str, role: str, conn_id: str, now: int
+    ) -> Outcome:
+        """A new member enters with its first connection."""
+        return self._run(now, None, lambda: presence.join(self, member_id, name, role, conn_id))
+
+    def connect(self, *, member_id: str, conn_id: str, now: int) -> Outcome:
+        """A known member (by token) opens another connection or comes back."""
+        return self._run(now, member_id, lambda: presence.connect(self, member_id, conn_id))
+
+    def disconnect(self, conn_ids: list[str], now: int) -> Outcome:
+        """Connections ended (closed, or their process died and the lease lapsed)."""
+        return self._run(now, None, lambda: presence.disconnect(self, conn_ids), allow_closed=True)
+
+    def request(self, actor: str, type: str, payload: dict[str, Any], now: int) -> Outcome:
+        """A client request from member `actor`; raises a DomainError if refused."""
+        roles, handler = HANDLERS[type]
+
+        def apply() -> dict[str, Any] | None:
+            member = self.member(actor)
+            if member.role not in roles:
+                raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
+            return handler(self, actor, payload)
+
+        return self._run(now, actor, apply)
+
+    def tick(self, now: int) -> Outcome:
+        """Apply what has fallen due by `now`."""
+        return self._run(now, None, lambda: None, allow_closed=True)
+
+    def _run(
+        self,
+        now: int,
+        actor: str | None,
+        apply: Callable[[], dict[str, Any] | None],
+        *,
+        allow_closed: bool = False,
+    ) -> Outcome:
+        self.now = max(now, self.now)
+        self._events = []
+        self.actor = None
+        try:
+            if self.closed and not allow_closed:
+                raise Conflict("the room is closed")
+            if not self.closed:
+                self._catch_up()
+            self.actor = actor
+            reply = apply() or {}
+        except DomainError as error:
+            # Rule handlers check before they change anything, so only the
+            # catch-up above has happened; its events still count.
+            events, self._events = self._events, []
+            return Outcome(events, {}, error)
+        events, self._events = self._events, []
+        return Outcome(events, reply)
+
+    # -- deadlines -------------------------------------------------------------
+
+    def _due(self) -> list[tuple[int, Callable[[int], None]]]:
+        due: list[tuple[int, Callable[[int], None]]] = []
+        at = clock.phase_deadline(self)
+        if at is not None:
+            due.append((at, lambda t: clock.advance_phase(self, t)))
+        if self.state.turns.ends_at is not None:
+            due.append((self.state.turns.ends_at, lambda t: turns.expire_turn(self, t)))
+        for member in self.state.members.values():
+            if member.leave_at is not None and member.present:
+                due.append(
+                    (member.leave_at, lambda t, m=member: presence.grace_over(self, m, t))
+                )
+        return due
+
+    def next_deadline(self) -> int | None:
+        """When the room next needs a `tick`, or None."""
+        if self.closed:
+            return None
+        return min((at for at, _ in self._due()), default=None)
+
+    def _catch_up(self) -> None:
+        """Fire every due transition in time order, each at its own deadline."""
+        for _ in range(10_000):
+            pending = [(at, fire) for at, fire in self._due() if at <= self.now]
+            if not pending:
+                return
+            at, fire = min(pending, key=lambda item: item[0])
+            fire(at)
+        raise RuntimeError("room transitions did not settle")  # pragma: no cover
+
+    # -- helpers for the rule modules -----------------------------------------
+
+    def member(self, member_id: str) -> Member:
+        member = self.state.members.get(member_id)
+        if member is None or not member.present:
+            raise NotFound(f"no member {member_id} in this room")
+        return member
+
+    def present_members(self) -> list[Member]:
+        return [m for m in self.state.members.values() if m.present]
+
+    def emit(
+        self,
+        type: str,
+        fields: dict[str, Any],
+        *,
+        stream: str = ROOM,
+        to: str | None = None,
+        at: int | None = None,
+        actor: str | None | bool = True,
+    ) -> None:
+        """Issue an event with the next seq of its stream."""
+        key = f"{DIRECT}:{to}" if stream == DIRECT else stream
+        seq = self.state.seqs.get(key, 0) + 1
+        self.state.seqs[key] = seq
+        who = self.actor if actor is True else actor
+        self._events.append(
+            Event(type, stream, seq, self.now if at is None else at, who or None, fields, to)
+        )
+
+    # -- views -----------------------------------------------------------------
+
+    def seqs_for(self, member_id: str) -> dict[str, int]:
+        """The latest seq of each stream the member may read."""
+        seqs = {
+            ROOM: self.state.seqs.get(ROOM, 0),
+            DIRECT: self.state.seqs.get(f"{DIRECT}:{member_id}", 0),
+        }
+        if self.state.members[member_id].role == MENTOR:
+            seqs[MENTORS] = self.state.seqs.get(MENTORS, 0)
+        return seqs
+
+    def snapshot(self) -> dict[str, Any]:
+        """The room as a newcomer sees it (the transport adds `recent`)."""
+        state = self.state
+        return {
+            "room": {
+                "id": state.id,
+                "title": state.title,
+                "visibility": state.visibility,
+                "state": "closed" if self.closed else "open",
+            },
+            "members": [m.public() for m in self.present_members()],
+            "timer": state.timer.public(),
+            "sprint": state.sprint.public(),
+            "turns": state.turns.public(),
+            "tempo": state.tempo.public(),
+            "goals": feedback.current_goals(self),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The public listing of the room: never a secret."""
+        state = self.state
+        return {
+            "room_id": state.id,
+            "title": state.title,
+            "visibility": state.visibility,
+            "members": sum(1 for m in state.members.values() if m.present and m.connected),
+            "state": "closed" if self.closed else "open",
+        }
+
+    def report(self, now: int) -> dict[str, Any]:
+        return build_report(self.state, now)

@@ -1,0 +1,82 @@
+"""Typed settings: defaults, overridden by ENSEMBLE_* environment variables, then the CLI."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+ENV_PREFIX = "ENSEMBLE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = field(default="127.0.0.1", metadata={"help": "address to listen on"})
+    port: int = field(default=8000, metadata={"help": "port to listen on"})
+    redis_url: str = field(
+        default="", metadata={"help": "redis://HOST:PORT/DB to share rooms between processes"}
+    )
+    grace_ms: int = field(
+        default=15_000,
+        metadata={"help": "how long a disconnected member stays before it leaves (ms)"},
+    )
+    secret: str = field(
+        default="", metadata={"help": "key that signs session tokens (random when unset)"}
+    )
+    max_frame_bytes: int = field(
+        default=64 * 1024, metadata={"help": "largest request; larger ones get too_large"}
+    )
+    hard_frame_bytes: int = field(
+        default=1024 * 1024, metadata={"help": "frames beyond this close the connection"}
+    )
+    rate_per_s: float = field(default=20.0, metadata={"help": "requests per second per socket"})
+    rate_burst: int = field(default=40, metadata={"help": "request burst per socket"})
+    abuse_limit: int = field(
+        default=50, metadata={"help": "rate-limited requests in a row before closing (4008)"}
+    )
+    send_queue: int = field(
+        default=1024, metadata={"help": "frames queued per socket before it is cut loose"}
+    )
+    history_size: int = field(default=1000, metadata={"help": "events kept per stream"})
+    hello_timeout_ms: int = field(default=10_000, metadata={"help": "time to send hello"})
+    presence_ttl_ms: int = field(
+        default=10_000, metadata={"help": "lease on a connection, refreshed by heartbeats"}
+    )
+    node_id: str = field(default="", metadata={"help": "this process's name (random when unset)"})
+    log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
+
+    def __post_init__(self) -> None:
+        if not self.node_id:
+            object.__setattr__(self, "node_id", secrets.token_hex(4))
+
+    @property
+    def secret_is_generated(self) -> bool:
+        return not self.secret
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ENSEMBLE_<NAME> variables, then explicit overrides."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _convert(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _convert(type_: Any, raw: str, name: str) -> Any:
+    kind = type_ if isinstance(type_, str) else type_.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise SystemExit(f"{ENV_PREFIX}{name.upper()} must be a {kind}, got {raw!r}") from None
+    return raw

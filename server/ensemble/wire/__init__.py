@@ -1,0 +1,1 @@
+"""Where bytes are made: the codec, the packet that carries an event, codes, schema."""

@@ -1,0 +1,59 @@
+"""A packet: one event encoded once per wire format, plus what routing needs.
+
+The backends store and publish packets as opaque bytes; the hub routes them by
+`key` (room, mentors or direct:<member>) and sends `data[fmt]` unchanged to
+every socket of that format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgpack
+
+from ensemble.core.events import Event
+from ensemble.wire.codec import Format, encode_json, encode_msgpack
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    key: str
+    seq: int
+    type: str
+    at: int
+    msgpack: bytes
+    json: bytes
+
+    @classmethod
+    def of(cls, event: Event) -> Packet:
+        message = event.message()
+        return cls(
+            event.history_key,
+            event.seq,
+            event.type,
+            event.at,
+            encode_msgpack(message),
+            encode_json(message),
+        )
+
+    @property
+    def stream(self) -> str:
+        return self.key.partition(":")[0]
+
+    @property
+    def member(self) -> str | None:
+        """The member a direct packet is for."""
+        return self.key.partition(":")[2] or None
+
+    def data(self, fmt: Format) -> bytes:
+        return self.msgpack if fmt is Format.MSGPACK else self.json
+
+    def to_bytes(self) -> bytes:
+        return msgpack.packb(
+            [self.key, self.seq, self.type, self.at, self.msgpack, self.json], use_bin_type=True
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Packet:
+        key, seq, type_, at, mp, js = msgpack.unpackb(data, raw=False)
+        return cls(key, seq, type_, at, mp, js)

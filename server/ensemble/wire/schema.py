@@ -1,0 +1,42 @@
+"""Request validation against protocol/schema.json, the one machine-readable spec."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "protocol" / "schema.json"
+
+
+class SchemaError(ValueError):
+    """The request does not match its schema; the message says where."""
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def _validator(kind: str, type_: str) -> Draft202012Validator:
+    schema = load_schema()
+    if type_ not in schema[kind]:
+        raise KeyError(type_)
+    return Draft202012Validator(dict(schema, **{"$ref": f"#/{kind}/{type_}"}))
+
+
+def known_request(type_: str) -> bool:
+    return type_ in load_schema()["requests"]
+
+
+def validate(message: dict[str, Any], kind: str = "requests") -> None:
+    """Raise SchemaError naming the first problem with `message`."""
+    error = next(iter(_validator(kind, message["type"]).iter_errors(message)), None)
+    if error is None:
+        return
+    where = "/".join(str(p) for p in error.absolute_path) or "the frame"
+    raise SchemaError(f"{where}: {error.message}")
