@@ -8,6 +8,7 @@ every socket of that format.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import msgpack
 
@@ -22,7 +23,7 @@ class Packet:
     type: str
     at: int
     msgpack: bytes
-    json: bytes
+    json: str  # a text frame's payload
 
     @classmethod
     def of(cls, event: Event) -> Packet:
@@ -33,7 +34,7 @@ class Packet:
             event.type,
             event.at,
             encode_msgpack(message),
-            encode_json(message),
+            encode_json(message).decode(),
         )
 
     @property
@@ -45,7 +46,7 @@ class Packet:
         """The member a direct packet is for."""
         return self.key.partition(":")[2] or None
 
-    def data(self, fmt: Format) -> bytes:
+    def data(self, fmt: Format) -> bytes | str:
         return self.msgpack if fmt is Format.MSGPACK else self.json
 
     def to_bytes(self) -> bytes:
@@ -57,3 +58,7 @@ class Packet:
     def from_bytes(cls, data: bytes) -> Packet:
         key, seq, type_, at, mp, js = msgpack.unpackb(data, raw=False)
         return cls(key, seq, type_, at, mp, js)
+
+    def message(self) -> dict[str, Any]:
+        """The event decoded again (for the few places that look inside)."""
+        return msgpack.unpackb(self.msgpack, raw=False)

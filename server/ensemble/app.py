@@ -1,0 +1,104 @@
+"""create_app(settings): routes, the web client, and the lifespan that wires it all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from ensemble.backends import create_backend
+from ensemble.hub import Hub
+from ensemble.metrics import Metrics
+from ensemble.service import RoomService
+from ensemble.settings import Settings
+from ensemble.timesource import Clock, SystemClock
+from ensemble.transport.http import HttpApi
+from ensemble.transport.session import Session
+from ensemble.wire.codec import Format
+from ensemble.wire.codes import CloseCode
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT_DIR = ROOT / "client-web"
+MSGPACK_DIR = CLIENT_DIR / "node_modules" / "@msgpack" / "msgpack" / "dist.esm"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    backend = create_backend(settings)
+    hub = Hub(backend, metrics, clock)
+    service = RoomService(settings, backend, hub, clock)
+    api = HttpApi(service, metrics)
+    poll_ms = 100 if settings.redis_url else 60_000
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        fmt, subprotocol = Format.for_subprotocols(websocket.scope.get("subprotocols", []))
+        await websocket.accept(subprotocol=subprotocol)
+        await Session(websocket, fmt, service, settings, metrics).run()
+
+    def page(name: str):  # type: ignore[no-untyped-def]
+        async def endpoint(request: Request) -> Response:
+            return FileResponse(CLIENT_DIR / name, headers=PAGE_HEADERS)
+
+        return endpoint
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await backend.start()
+        tasks = [
+            asyncio.create_task(service.run_scheduler(poll_ms), name="scheduler"),
+            asyncio.create_task(service.run_presence(), name="presence"),
+        ]
+        try:
+            yield
+        finally:
+            for session in hub.sessions():
+                session.close(CloseCode.GOING_AWAY, "server shutting down")  # type: ignore[attr-defined]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await backend.close()
+
+    routes = [
+        WebSocketRoute("/ws", websocket_endpoint),
+        Route("/api/rooms", api.create_room, methods=["POST"]),
+        Route("/api/rooms", api.list_rooms, methods=["GET"]),
+        Route("/api/rooms/{room_id}", api.get_room, methods=["GET"]),
+        Route("/api/rooms/{room_id}/report", api.report, methods=["GET"]),
+        Route("/healthz", api.healthz),
+        Route("/readyz", api.readyz),
+        Route("/metrics", api.metrics_page),
+        Route("/", page("index.html")),
+        Route("/r/{room_id}", page("room.html")),
+        Route("/r/{room_id}/report", page("report.html")),
+        Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
+        Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.service = service
+    app.state.settings = settings
+    return app

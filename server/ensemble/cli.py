@@ -1,0 +1,71 @@
+"""The `ensemble` command: `ensemble serve` runs the server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import fields
+
+from ensemble.settings import ENV_PREFIX, Settings
+
+SERVE_OPTIONS = ("host", "port", "redis_url", "grace_ms", "secret", "node_id", "log_level")
+FLAG_NAMES = {"redis_url": "--redis"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ensemble", description="Real-time server for live group practice."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="serve rooms over HTTP and WebSocket",
+        description="Serve rooms. Every option can also be set with an ENSEMBLE_<NAME> "
+        "environment variable (for example ENSEMBLE_PORT=9000, ENSEMBLE_REDIS_URL=...).",
+    )
+    for f in fields(Settings):
+        if f.name not in SERVE_OPTIONS:
+            continue
+        flag = FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        serve.add_argument(
+            flag,
+            dest=f.name,
+            type={"int": int, "float": float}.get(kind, str),
+            default=None,
+            metavar=f.name.upper(),
+            help=f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}, default {f.default!r})",
+        )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        overrides = {name: getattr(args, name) for name in SERVE_OPTIONS}
+        serve(Settings.from_env(**overrides))
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from ensemble.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
+        raise SystemExit("--redis takes a redis:// or rediss:// URL")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.hard_frame_bytes,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        log_level=settings.log_level,
+        lifespan="on",
+    )

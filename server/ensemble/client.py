@@ -1,0 +1,378 @@
+"""An asyncio client for Ensemble: requests by ref, events, clock sync, resume.
+
+    client = await Client.connect("ws://127.0.0.1:8000/ws", room=room_id,
+                                  name="Ada", invite=invite)
+    await client.request("chat.send", text="hello")
+    event = await client.wait_for(lambda e: e["type"] == "chat.message")
+
+Given several URLs, it fails over between them. When a connection drops with a
+code that allows it, it reconnects with backoff and resumes from the last seq
+it saw on each stream, so `events()` yields each event once and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import websockets
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay
+from tenacity import wait_exponential_jitter
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from ensemble.wire.codec import (
+    JSON_SUBPROTOCOL,
+    MSGPACK_SUBPROTOCOL,
+    DecodeError,
+    Format,
+    decode,
+    encode,
+)
+from ensemble.wire.codes import CloseCode
+
+TERMINAL_CODES = frozenset({
+    CloseCode.NORMAL, CloseCode.POLICY, CloseCode.TOO_BIG, CloseCode.REMOVED,
+    CloseCode.ROOM_CLOSED, CloseCode.HELLO_TIMEOUT,
+})
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+class ClientError(Exception):
+    """The server answered a request with an error frame."""
+
+    def __init__(self, code: str, message: str, ref: Any = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+class ConnectionLost(Exception):
+    """The connection ended before the request was answered."""
+
+
+class Closed(Exception):
+    """The connection ended for good (a terminal close code, or close() was called)."""
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(f"closed with {code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class Client:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        hello: dict[str, Any],
+        *,
+        encoding: str = "msgpack",
+        reconnect: bool = True,
+        reconnect_for_s: float = 30.0,
+    ) -> None:
+        self.urls = list(urls)
+        self.fmt = Format(encoding)
+        self.reconnect = reconnect
+        self.reconnect_for_s = reconnect_for_s
+        self._hello = hello
+        self.member_id = ""
+        self.role = ""
+        self.token = ""
+        self.epoch = ""
+        self.snapshot: dict[str, Any] = {}
+        self.seqs: dict[str, int] = {}
+        self.welcomes: list[dict[str, Any]] = []
+        self.offset_ms = 0.0
+        self.offset_error_ms = float("inf")
+        self.closed: Closed | None = None
+        self._ws: ClientConnection | None = None
+        self._url_index = 0
+        self._refs = itertools.count(1)
+        self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
+        self._pongs: asyncio.Queue[tuple[dict[str, Any], float]] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | Closed] = asyncio.Queue()
+        self._welcomed = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- connecting ------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls,
+        urls: str | Sequence[str],
+        *,
+        room: str,
+        name: str,
+        invite: str | None = None,
+        host_key: str | None = None,
+        token: str | None = None,
+        role: str | None = None,
+        encoding: str = "msgpack",
+        reconnect: bool = True,
+        timeout: float = 10.0,
+    ) -> Client:
+        """Connect, say hello, and return once welcomed (raises ClientError if refused)."""
+        hello: dict[str, Any] = {"type": "hello", "room": room, "name": name}
+        for key, value in (("invite", invite), ("host_key", host_key), ("token", token),
+                           ("role", role)):
+            if value is not None:
+                hello[key] = value
+        client = cls([urls] if isinstance(urls, str) else urls, hello, encoding=encoding,
+                     reconnect=reconnect)
+        await client._open(timeout)
+        return client
+
+    async def _open(self, timeout: float) -> None:
+        ws = await self._dial()
+        try:
+            welcome = await asyncio.wait_for(self._say_hello(ws), timeout)
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws = ws
+        self._welcome(welcome)
+        self._runner = asyncio.create_task(self._run())
+
+    async def _dial(self) -> ClientConnection:
+        subprotocol = MSGPACK_SUBPROTOCOL if self.fmt is Format.MSGPACK else JSON_SUBPROTOCOL
+        url = self.urls[self._url_index % len(self.urls)]
+        return await websockets.connect(
+            url, subprotocols=[subprotocol], compression=None, proxy=None, open_timeout=5,
+            max_size=2**22,
+        )
+
+    async def _say_hello(self, ws: ClientConnection) -> dict[str, Any]:
+        hello = dict(self._hello)
+        if self.token:
+            hello.pop("invite", None)
+            hello.pop("host_key", None)
+            hello.pop("role", None)
+            hello["token"] = self.token
+            hello["resume"] = {"epoch": self.epoch, **self.seqs}
+        await ws.send(encode(hello, self.fmt) if self.fmt is Format.MSGPACK
+                      else encode(hello, self.fmt).decode())
+        while True:
+            frame = decode(await ws.recv(), self.fmt)
+            if frame["type"] == "welcome":
+                return frame
+            if frame["type"] == "error":
+                raise ClientError(frame["code"], frame["message"])
+
+    def _welcome(self, welcome: dict[str, Any]) -> None:
+        self.member_id = welcome["member_id"]
+        self.role = welcome["role"]
+        self.token = welcome["token"]
+        self.epoch = welcome["epoch"]
+        self.snapshot = welcome["snapshot"]
+        if not welcome["resumed"]:
+            self.seqs = dict(welcome["seqs"])
+        else:
+            self.seqs = {s: self.seqs.get(s, 0) for s in welcome["seqs"]}
+        self.welcomes.append(welcome)
+        self._events.put_nowait(welcome)
+        self._welcomed.set()
+
+    # -- the connection loop -----------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            assert self._ws is not None
+            code, reason = await self._receive(self._ws)
+            self._fail_pending()
+            if self.closed is not None:
+                return
+            if not self.reconnect or code in TERMINAL_CODES:
+                self._finish(Closed(code, reason))
+                return
+            try:
+                await self._reconnect()
+            except Exception as exc:
+                self._finish(Closed(code, f"could not reconnect: {exc}"))
+                return
+
+    async def _reconnect(self) -> None:
+        self._welcomed.clear()
+        retrying = AsyncRetrying(
+            wait=wait_exponential_jitter(initial=0.05, max=2.0),
+            stop=stop_after_delay(self.reconnect_for_s),
+            retry=retry_if_exception_type((OSError, InvalidHandshake, ConnectionClosed,
+                                           TimeoutError, ClientError)),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                try:
+                    ws = await self._dial()
+                except (OSError, InvalidHandshake, TimeoutError):
+                    self._url_index += 1  # try the next server
+                    raise
+                try:
+                    welcome = await asyncio.wait_for(self._say_hello(ws), 10)
+                except ClientError as exc:
+                    await ws.close()
+                    if exc.code in ("unavailable", "internal"):
+                        raise
+                    raise Closed(1008, exc.message) from exc
+                except BaseException:
+                    await ws.close()
+                    raise
+        self._ws = ws
+        self._welcome(welcome)
+
+    async def _receive(self, ws: ClientConnection) -> tuple[int | None, str]:
+        try:
+            async for data in ws:
+                try:
+                    frame = decode(data, self.fmt)
+                except DecodeError:
+                    log.warning("undecodable frame from server")
+                    continue
+                self._dispatch(frame)
+        except ConnectionClosed:
+            pass
+        return ws.close_code, ws.close_reason or ""
+
+    def _dispatch(self, frame: dict[str, Any]) -> None:
+        type_ = frame["type"]
+        if type_ in ("ack", "error"):
+            future = self._pending.pop(frame.get("ref"), None)
+            if future is not None and not future.done():
+                if type_ == "ack":
+                    future.set_result(frame)
+                else:
+                    future.set_exception(
+                        ClientError(frame["code"], frame["message"], frame.get("ref"))
+                    )
+            elif type_ == "error":
+                self._events.put_nowait(frame)
+            return
+        if type_ == "pong":
+            self._pongs.put_nowait((frame, time.time() * 1000))
+            return
+        stream, seq = frame.get("stream"), frame.get("seq")
+        if isinstance(stream, str) and isinstance(seq, int):
+            if seq <= self.seqs.get(stream, 0):
+                return  # already seen (cannot happen with a correct server)
+            self.seqs[stream] = seq
+        self._events.put_nowait(frame)
+
+    def _fail_pending(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionLost("the connection dropped"))
+        self._pending.clear()
+
+    def _finish(self, closed: Closed) -> None:
+        self.closed = closed
+        self._events.put_nowait(closed)
+
+    # -- API -------------------------------------------------------------------
+
+    async def request(self, type_: str, timeout: float = 10.0, **payload: Any) -> dict[str, Any]:
+        """Send a request and return its ack; raise ClientError on an error frame."""
+        await asyncio.wait_for(self._welcomed.wait(), timeout)
+        ref = next(self._refs)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[ref] = future
+        await self.send({"type": type_, "ref": ref, **payload})
+        return await asyncio.wait_for(future, timeout)
+
+    async def send(self, frame: dict[str, Any] | bytes | str) -> None:
+        """Send a raw frame (a dict is encoded in this client's format)."""
+        if self._ws is None:
+            raise ConnectionLost("not connected")
+        if isinstance(frame, dict):
+            data = encode(frame, self.fmt)
+            frame = data if self.fmt is Format.MSGPACK else data.decode()
+        try:
+            await self._ws.send(frame)
+        except ConnectionClosed as exc:
+            raise ConnectionLost("the connection dropped") from exc
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event, welcome and unsolicited error, in order, until closed for good."""
+        while True:
+            item = await self._events.get()
+            if isinstance(item, Closed):
+                return
+            yield item
+
+    async def next_event(self, timeout: float = 10.0) -> Event:
+        item = await asyncio.wait_for(self._events.get(), timeout)
+        if isinstance(item, Closed):
+            self._events.put_nowait(item)
+            raise item
+        return item
+
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        """The next event matching `predicate` (earlier ones are consumed)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await self.next_event(timeout)
+                if predicate(event):
+                    return event
+
+    def drain(self) -> list[Event]:
+        """The events received so far and not yet consumed."""
+        items: list[Event] = []
+        while not self._events.empty():
+            item = self._events.get_nowait()
+            if isinstance(item, Closed):
+                self._events.put_nowait(item)
+                break
+            items.append(item)
+        return items
+
+    async def sync_clock(self, samples: int = 5, timeout: float = 5.0) -> tuple[float, float]:
+        """Estimate the server clock's offset from ours: the best of N ping/pongs.
+
+        offset = server_time - (t0 + t1) / 2 from the sample with the shortest
+        round trip; its error is at most half that round trip.
+        """
+        best: tuple[float, float] | None = None
+        for _ in range(samples):
+            t0 = time.time() * 1000
+            await self.send({"type": "ping", "t0": t0})
+            pong, t1 = await asyncio.wait_for(self._pongs.get(), timeout)
+            rtt = t1 - pong["t0"]
+            offset = pong["server_time"] - (pong["t0"] + t1) / 2
+            if best is None or rtt / 2 < best[1]:
+                best = (offset, rtt / 2)
+        assert best is not None
+        self.offset_ms, self.offset_error_ms = best
+        return best
+
+    def server_now(self) -> float:
+        return time.time() * 1000 + self.offset_ms
+
+    async def drop(self) -> None:
+        """Break the connection without a goodbye (tests: simulate a network drop)."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+
+    async def close(self) -> None:
+        self.closed = self.closed or Closed(1000, "closed by the client")
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+__all__ = ["Client", "ClientError", "Closed", "ConnectionLost", "InvalidURI"]

@@ -1,0 +1,287 @@
+"""The room service: the one place that runs core commands through the backend.
+
+It creates rooms, admits members (hello), applies requests, and runs the two
+background loops: the scheduler that ticks rooms whose deadline came, and the
+presence loop that renews this process's leases and disconnects the
+connections of processes that died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret
+from ensemble.backends.base import Backend, BackendUnavailable
+from ensemble.core import Conflict, DomainError, NotFound, Outcome, Room
+from ensemble.core.errors import BadRequest
+from ensemble.core.events import DIRECT, MENTORS, ROOM
+from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT
+from ensemble.hub import Hub
+from ensemble.settings import Settings
+from ensemble.timesource import Clock
+from ensemble.wire.packet import Packet
+
+log = logging.getLogger(__name__)
+
+RECENT_TYPES = frozenset({"chat.message", "comment", "mentor.note", "reaction"})
+RECENT_COUNT = 50
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+@dataclass(slots=True)
+class Admission:
+    """What a successful hello produced."""
+
+    member_id: str
+    role: str
+    token: str
+    epoch: str
+    seqs: dict[str, int]
+    snapshot: dict[str, Any]
+    resumed: bool
+    missed: list[Packet] = field(default_factory=list)
+
+    def welcome(self, now: int) -> dict[str, Any]:
+        return {
+            "type": "welcome",
+            "member_id": self.member_id,
+            "role": self.role,
+            "token": self.token,
+            "server_time": now,
+            "epoch": self.epoch,
+            "resumed": self.resumed,
+            "seqs": self.seqs,
+            "snapshot": self.snapshot,
+        }
+
+
+def readable_keys(member_id: str, role: str) -> list[str]:
+    keys = [ROOM, f"{DIRECT}:{member_id}"]
+    if role == MENTOR:
+        keys.insert(1, MENTORS)
+    return keys
+
+
+class RoomService:
+    def __init__(self, settings: Settings, backend: Backend, hub: Hub, clock: Clock) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.hub = hub
+        self.clock = clock
+        self.tokens = TokenSigner(settings.secret)
+        self._wake = asyncio.Event()
+
+    # -- rooms ---------------------------------------------------------------
+
+    async def create_room(
+        self, title: str, visibility: str, program: dict[str, Any] | None
+    ) -> tuple[Room, str, str]:
+        invite, host_key = new_secret(), new_secret()
+        room = Room.create(
+            room_id=new_id("r"),
+            title=title,
+            visibility=visibility,
+            epoch=new_secret(),
+            invite=invite,
+            host_key=host_key,
+            now=self.clock.now_ms(),
+            grace_ms=self.settings.grace_ms,
+            program=program,
+        )
+        await self.backend.create_room(room)
+        return room, invite, host_key
+
+    async def room(self, room_id: str) -> Room:
+        room = await self.backend.load_room(room_id)
+        if room is None:
+            raise NotFound(f"no room {room_id}")
+        return room
+
+    async def report(self, room_id: str, host_key: str) -> dict[str, Any]:
+        room = await self.room(room_id)
+        if not room.check_host_key(host_key):
+            raise Unauthorized("the report needs the room's host key")
+        return room.report(self.clock.now_ms())
+
+    # -- commands --------------------------------------------------------------
+
+    async def run(self, room_id: str, command: Any) -> Outcome:
+        """Commit a command; raise its error after its due events are committed."""
+        outcome = await self.backend.transact(room_id, command)
+        if outcome.events:
+            self._wake.set()
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    async def request(
+        self, room_id: str, member_id: str, type_: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        now = self.clock.now_ms()
+        outcome = await self.run(
+            room_id, lambda room: room.request(member_id, type_, payload, now)
+        )
+        return outcome.reply
+
+    async def disconnect(self, room_id: str, conn_ids: list[str]) -> None:
+        now = self.clock.now_ms()
+        await self.run(room_id, lambda room: room.disconnect(conn_ids, now))
+
+    async def admit(self, hello: dict[str, Any], conn_id: str) -> Admission:
+        """Check a hello's credential and let the member in (join or reconnect)."""
+        room_id = hello["room"]
+        room = await self.room(room_id)
+        if room.closed:
+            raise Conflict("the room is closed")
+        claims = self._claims(room, hello)
+        now = self.clock.now_ms()
+        member_id = claims.member if claims else new_id("m")
+        role = claims.role if claims else self._role_for(hello)
+
+        def command(room: Room) -> Outcome:
+            if claims is not None:
+                outcome = room.connect(member_id=member_id, conn_id=conn_id, now=now)
+            else:
+                outcome = room.join(
+                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now
+                )
+            if outcome.error is None:
+                outcome.reply.update(
+                    snapshot=room.snapshot(),
+                    seqs=room.seqs_for(member_id),
+                    epoch=room.state.epoch,
+                    role=room.state.members[member_id].role,
+                )
+            return outcome
+
+        reply = (await self.run(room_id, command)).reply
+        role = reply["role"]
+        token = self.tokens.sign(SessionClaims(room_id, member_id, role))
+        seqs = reply["seqs"]
+        missed = await self._missed(room_id, hello.get("resume"), reply["epoch"], seqs, member_id)
+        snapshot = reply["snapshot"]
+        snapshot["recent"] = await self._recent(room_id, member_id, role, seqs)
+        return Admission(
+            member_id, role, token, reply["epoch"], seqs, snapshot, missed is not None,
+            missed or [],
+        )
+
+    def _role_for(self, hello: dict[str, Any]) -> str:
+        if "host_key" in hello:
+            return MENTOR
+        role = hello.get("role", PARTICIPANT)
+        if role not in (PARTICIPANT, OBSERVER):
+            raise BadRequest("with an invite, role is participant or observer")
+        return str(role)
+
+    def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
+        """The token's claims, or None for a newcomer with a valid invite or host key."""
+        if "token" in hello:
+            claims = self.tokens.verify(hello["token"])
+            if claims is None or claims.room != room.state.id:
+                raise Unauthorized("the session token is not valid for this room")
+            return claims
+        if "host_key" in hello:
+            if not room.check_host_key(hello["host_key"]):
+                raise Unauthorized("the host key is not valid for this room")
+            return None
+        if "invite" in hello:
+            if not room.check_invite(hello["invite"]):
+                raise Unauthorized("the invite code is not valid for this room")
+            return None
+        raise Unauthorized("hello needs one of invite, host_key or token")
+
+    async def _missed(
+        self,
+        room_id: str,
+        resume: dict[str, Any] | None,
+        epoch: str,
+        seqs: dict[str, int],
+        member_id: str,
+    ) -> list[Packet] | None:
+        """The events a resuming client missed, or None when it needs a fresh snapshot."""
+        if not resume or resume.get("epoch") != epoch:
+            return None
+        missed: list[Packet] = []
+        for stream, latest in seqs.items():
+            last = resume.get(stream)
+            if last is None or last > latest:
+                return None
+            key = f"{DIRECT}:{member_id}" if stream == DIRECT else stream
+            packets = await self.backend.history(room_id, key, last)
+            if packets is None:
+                return None
+            missed.extend(p for p in packets if p.seq <= latest)
+        return missed
+
+    async def _recent(
+        self, room_id: str, member_id: str, role: str, seqs: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        recent: list[Packet] = []
+        for key in readable_keys(member_id, role):
+            limit = seqs.get(key.partition(":")[0], 0)
+            packets = await self.backend.recent(room_id, key, RECENT_COUNT * 2)
+            recent.extend(p for p in packets if p.type in RECENT_TYPES and p.seq <= limit)
+        recent.sort(key=lambda p: p.at)
+        return [p.message() for p in recent[-RECENT_COUNT:]]
+
+    # -- background loops --------------------------------------------------------
+
+    async def run_scheduler(self, poll_ms: int) -> None:
+        """Tick rooms whose deadline came. Logs and backs off on failure; never dies."""
+        while True:
+            try:
+                await self._tick_due()
+                delay = await self._next_wait(poll_ms)
+            except asyncio.CancelledError:
+                raise
+            except BackendUnavailable:
+                delay = 0.5
+            except Exception:
+                log.exception("scheduler pass failed")
+                delay = 0.5
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _tick_due(self) -> None:
+        now = self.clock.now_ms()
+        for room_id in await self.backend.due_rooms(now):
+            try:
+                await self.backend.transact(room_id, lambda room: room.tick(now))
+            except NotFound:
+                continue
+
+    async def _next_wait(self, poll_ms: int) -> float:
+        deadline = await self.backend.next_deadline()
+        wait = poll_ms / 1000
+        if deadline is not None:
+            wait = min(wait, max(0.0, (deadline - self.clock.now_ms()) / 1000))
+        return wait
+
+    async def run_presence(self) -> None:
+        """Renew this process's leases; disconnect connections whose process died."""
+        interval = self.settings.presence_ttl_ms / 3000
+        while True:
+            try:
+                await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
+                for room_id, conn_ids in (await self.backend.orphaned_connections()).items():
+                    try:
+                        await self.disconnect(room_id, conn_ids)
+                    except NotFound:
+                        continue
+            except asyncio.CancelledError:
+                raise
+            except BackendUnavailable:
+                pass
+            except Exception:
+                log.exception("presence pass failed")
+            await asyncio.sleep(interval)

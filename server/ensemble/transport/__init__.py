@@ -1,0 +1,1 @@
+"""Where bytes meet sockets: the WebSocket session and the HTTP API."""

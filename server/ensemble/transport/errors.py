@@ -1,0 +1,31 @@
+"""The one mapping from exceptions to protocol error codes."""
+
+from __future__ import annotations
+
+import logging
+
+from ensemble.backends.base import BackendUnavailable
+from ensemble.core import DomainError
+from ensemble.wire.codec import DecodeError
+from ensemble.wire.codes import ErrorCode
+from ensemble.wire.schema import SchemaError
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 300
+
+
+def error_for(exc: BaseException) -> tuple[ErrorCode, str]:
+    """(code, message) for a refused request; internal failures say nothing more."""
+    if isinstance(exc, DomainError):
+        return ErrorCode(exc.code), exc.message
+    if isinstance(exc, (DecodeError, SchemaError)):
+        return ErrorCode.BAD_REQUEST, _short(str(exc))
+    if isinstance(exc, BackendUnavailable):
+        return ErrorCode.UNAVAILABLE, "the service is briefly unavailable; try again"
+    log.error("request failed", exc_info=exc)
+    return ErrorCode.INTERNAL, "internal error"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"

@@ -1,0 +1,150 @@
+"""The HTTP API: rooms, report, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ensemble.backends.base import BackendUnavailable
+from ensemble.core import BadRequest, DomainError
+from ensemble.core.clock import check_program
+from ensemble.metrics import Metrics
+from ensemble.service import RoomService
+from ensemble.wire.codes import ErrorCode
+
+MAX_BODY = 64 * 1024
+STATUS = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.UNAVAILABLE: 503,
+}
+
+
+def error_response(code: ErrorCode, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code.value, "message": message}}, status_code=STATUS.get(code, 500)
+    )
+
+
+def failure(exc: Exception) -> JSONResponse:
+    if isinstance(exc, DomainError):
+        return error_response(ErrorCode(exc.code), exc.message)
+    if isinstance(exc, BackendUnavailable):
+        return error_response(ErrorCode.UNAVAILABLE, "the service is briefly unavailable")
+    raise exc
+
+
+class HttpApi:
+    def __init__(self, service: RoomService, metrics: Metrics) -> None:
+        self.service = service
+        self.metrics = metrics
+
+    async def create_room(self, request: Request) -> Response:
+        try:
+            body = await _json_body(request)
+            title, visibility, program = _room_fields(body)
+            room, invite, host_key = await self.service.create_room(title, visibility, program)
+        except Exception as exc:
+            return failure(exc)
+        base = str(request.base_url).rstrip("/")
+        room_id = room.state.id
+        return JSONResponse(
+            {
+                "room_id": room_id,
+                "title": title,
+                "visibility": visibility,
+                "invite": invite,
+                "host_key": host_key,
+                "links": {
+                    "participant": f"{base}/r/{room_id}?invite={invite}",
+                    "mentor": f"{base}/r/{room_id}?host_key={host_key}",
+                },
+            },
+            status_code=201,
+        )
+
+    async def list_rooms(self, request: Request) -> Response:
+        try:
+            rooms = await self.service.backend.list_rooms()
+        except Exception as exc:
+            return failure(exc)
+        return JSONResponse({"rooms": [_listing(r) for r in rooms]})
+
+    async def get_room(self, request: Request) -> Response:
+        try:
+            room = await self.service.room(request.path_params["room_id"])
+        except Exception as exc:
+            return failure(exc)
+        return JSONResponse(room.summary())
+
+    async def report(self, request: Request) -> Response:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            return error_response(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <host_key>")
+        try:
+            report = await self.service.report(request.path_params["room_id"], key.strip())
+        except Exception as exc:
+            return failure(exc)
+        return JSONResponse(report)
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def readyz(self, request: Request) -> Response:
+        ready = await self.service.backend.ready()
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    async def metrics_page(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def _listing(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: summary[k] for k in ("room_id", "title", "visibility", "members")}
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"the body is larger than {MAX_BODY} bytes")
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise BadRequest("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body is a JSON object")
+    return data
+
+
+def _room_fields(body: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
+    title = body.get("title")
+    if not isinstance(title, str) or not 1 <= len(title.strip()) <= 80:
+        raise BadRequest("title is a string of 1 to 80 characters")
+    visibility = body.get("visibility", "public")
+    if visibility not in ("public", "unlisted"):
+        raise BadRequest("visibility is public or unlisted")
+    program = body.get("program")
+    if program is not None:
+        if not isinstance(program, dict) or not isinstance(program.get("phases"), list):
+            raise BadRequest("program is {phases: [...], rounds: N}")
+        rounds = program.get("rounds", 1)
+        if not isinstance(rounds, int) or isinstance(rounds, bool):
+            raise BadRequest("program.rounds is an integer")
+        phases = [p for p in program["phases"] if isinstance(p, dict)]
+        if len(phases) != len(program["phases"]):
+            raise BadRequest("each phase is {name, kind, duration_ms}")
+        check_program(phases, rounds)
+        program = {
+            "phases": [
+                {"name": str(p["name"])[:40], "kind": p["kind"], "duration_ms": p["duration_ms"]}
+                for p in phases
+            ],
+            "rounds": rounds,
+        }
+    return title.strip(), visibility, program

@@ -1,0 +1,336 @@
+"""One WebSocket connection: a reader for requests, a writer for a bounded queue.
+
+Steps for every frame, always the same: check size and rate, decode, validate,
+hand to the room service, queue the reply. Events arrive from the hub as
+packets; the session keeps the last seq it sent per stream, drops what it has
+already sent, and fills any gap from the backend's history before going on,
+so a client sees each stream gapless and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ensemble.backends.base import BackendUnavailable
+from ensemble.core.events import DIRECT, MENTORS, ROOM
+from ensemble.core.state import MENTOR
+from ensemble.metrics import Metrics
+from ensemble.service import RoomService, readable_keys
+from ensemble.settings import Settings
+from ensemble.transport.errors import error_for
+from ensemble.transport.ratelimit import TokenBucket
+from ensemble.wire import schema
+from ensemble.wire.codec import DecodeError, Format, decode, encode
+from ensemble.wire.codes import CloseCode, ErrorCode
+from ensemble.wire.packet import Packet
+
+log = logging.getLogger(__name__)
+
+
+class State(enum.Enum):
+    AWAITING_HELLO = "awaiting_hello"
+    JOINING = "joining"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Session:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        fmt: Format,
+        service: RoomService,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
+        self.websocket = websocket
+        self.fmt = fmt
+        self.service = service
+        self.settings = settings
+        self.metrics = metrics
+        self.conn_id = f"{settings.node_id}.{secrets.token_hex(6)}"
+        self.state = State.AWAITING_HELLO
+        self.room_id = ""
+        self.member_id = ""
+        self.role = ""
+        self._queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=settings.send_queue)
+        self._bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self._refused_in_a_row = 0
+        self._close: tuple[int, str] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._last: dict[str, int] = {}
+        self._held: list[Packet] | None = []  # packets that came before the welcome
+        self._behind: dict[str, list[Packet]] = {}  # key -> live packets held while catching up
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.metrics.connections.inc()
+        self._writer = asyncio.create_task(self._write())
+        reader = asyncio.create_task(self._read())
+        try:
+            await asyncio.wait({reader, self._writer}, return_when=asyncio.FIRST_COMPLETED)
+            if self._close is not None and not self._writer.done():
+                await asyncio.wait({self._writer}, timeout=2)  # flush, then close
+        finally:
+            for task in (reader, self._writer, *self._tasks):
+                task.cancel()
+            await asyncio.gather(reader, self._writer, *self._tasks, return_exceptions=True)
+            await self._leave()
+            if self._close is not None:
+                try:
+                    await self.websocket.close(*self._close)
+                except (RuntimeError, OSError):
+                    pass
+            self.metrics.connections.dec()
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Close after what is already queued has been sent."""
+        if self._close is None:
+            self._close = (code, reason)
+            self._put_control()
+
+    def _cut(self, code: int, reason: str) -> None:
+        """Close now, dropping whatever is queued."""
+        self._close = (code, reason)
+        if self._writer is not None:
+            self._writer.cancel()
+
+    def _put_control(self) -> None:
+        try:
+            self._queue.put_nowait(b"")  # wakes the writer to close
+        except asyncio.QueueFull:
+            self._cut(*self._close)  # type: ignore[misc]
+
+    async def _leave(self) -> None:
+        if self.state in (State.JOINING, State.OPEN):
+            self.state = State.CLOSED
+            await self.service.hub.remove(self.room_id, self)
+            try:
+                await self.service.disconnect(self.room_id, [self.conn_id])
+            except BackendUnavailable:
+                log.warning("could not record %s leaving; its lease will lapse", self.conn_id)
+            except Exception:
+                log.exception("recording %s leaving failed", self.conn_id)
+        self.state = State.CLOSED
+
+    # -- writing -------------------------------------------------------------
+
+    async def _write(self) -> None:
+        while True:
+            data = await self._queue.get()
+            if data == b"" and self._close is not None:
+                return
+            if isinstance(data, bytes):
+                await self.websocket.send_bytes(data)
+            else:
+                await self.websocket.send_text(data)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._enqueue(encode(message, self.fmt) if self.fmt is Format.MSGPACK
+                      else encode(message, self.fmt).decode())
+
+    def _enqueue(self, data: bytes | str) -> None:
+        if self._close is not None:
+            return
+        try:
+            self._queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.metrics.slow_consumers.inc()
+            self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
+
+    def _error(self, ref: Any, code: ErrorCode, message: str) -> None:
+        self.metrics.errors.labels(code.value).inc()
+        self.send({"type": "error", "ref": ref, "code": code.value, "message": message})
+
+    # -- reading -------------------------------------------------------------
+
+    async def _read(self) -> None:
+        timeout = self.settings.hello_timeout_ms / 1000
+        while True:
+            try:
+                if self.state is State.AWAITING_HELLO:
+                    message = await asyncio.wait_for(self.websocket.receive(), timeout)
+                else:
+                    message = await self.websocket.receive()
+            except TimeoutError:
+                self._error(None, ErrorCode.UNAUTHORIZED, "no hello in time")
+                self.close(CloseCode.HELLO_TIMEOUT, "no hello in time")
+                return
+            except WebSocketDisconnect:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is None:
+                data = message.get("text", "")
+            await self._handle(data)
+            if self._close is not None:
+                return
+
+    async def _handle(self, data: bytes | str) -> None:
+        if len(data) > self.settings.max_frame_bytes:
+            self._error(None, ErrorCode.TOO_LARGE,
+                        f"frames are at most {self.settings.max_frame_bytes} bytes")
+            return
+        try:
+            message = decode(data, self.fmt)
+        except DecodeError as exc:
+            self._error(None, ErrorCode.BAD_REQUEST, str(exc))
+            return
+        ref = message.get("ref")
+        if not isinstance(ref, (str, int)) or isinstance(ref, bool):
+            ref = None
+        type_ = message["type"]
+        self.metrics.requests.labels(type_ if schema.known_request(type_) else "unknown").inc()
+        if not self._bucket.take():
+            self._refused_in_a_row += 1
+            if self._refused_in_a_row > self.settings.abuse_limit:
+                self.close(CloseCode.ABUSIVE, "too many requests")
+                return
+            self._error(ref, ErrorCode.RATE_LIMITED, "too many requests: slow down")
+            return
+        self._refused_in_a_row = 0
+        try:
+            await self._dispatch(type_, ref, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            code, text = error_for(exc)
+            self._error(ref, code, text)
+            if type_ == "hello" and self.state is not State.OPEN:
+                self.close(CloseCode.POLICY, text)
+
+    async def _dispatch(self, type_: str, ref: Any, message: dict[str, Any]) -> None:
+        if not schema.known_request(type_):
+            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_!r}")
+            return
+        schema.validate(message)
+        if type_ == "ping":
+            self.send({"type": "pong", "t0": message["t0"],
+                       "server_time": self.service.clock.now_ms()})
+            return
+        if type_ == "hello":
+            if self.state is not State.AWAITING_HELLO:
+                self._error(ref, ErrorCode.CONFLICT, "this connection already said hello")
+                return
+            await self._hello(message)
+            return
+        if self.state is not State.OPEN:
+            self._error(ref, ErrorCode.UNAUTHORIZED, "say hello first")
+            return
+        payload = {k: v for k, v in message.items() if k not in ("type", "ref")}
+        reply = await self.service.request(self.room_id, self.member_id, type_, payload)
+        self.send({"type": "ack", "ref": ref, **reply})
+
+    async def _hello(self, hello: dict[str, Any]) -> None:
+        self.state = State.JOINING
+        self.room_id = hello["room"]
+        await self.service.hub.add(self.room_id, self)
+        try:
+            admission = await self.service.admit(hello, self.conn_id)
+        except BaseException:
+            await self.service.hub.remove(self.room_id, self)
+            self.state = State.AWAITING_HELLO
+            self._held = []
+            raise
+        self.member_id = admission.member_id
+        self.role = admission.role
+        self.state = State.OPEN
+        self.send(admission.welcome(self.service.clock.now_ms()))
+        start = admission.seqs
+        if admission.resumed:
+            start = {stream: seq for stream, seq in hello["resume"].items() if stream in start}
+        for stream, seq in start.items():
+            self._last[self._key(stream)] = seq
+        for packet in admission.missed:
+            self.offer(packet)
+        held, self._held = self._held or [], None
+        for packet in held:
+            self.offer(packet)
+
+    def _key(self, stream: str) -> str:
+        return f"{DIRECT}:{self.member_id}" if stream == DIRECT else stream
+
+    # -- events --------------------------------------------------------------
+
+    def offer(self, packet: Packet | None) -> None:
+        """Called by the hub for every packet of the room (None: some may be lost)."""
+        if self._held is not None:
+            if packet is not None:
+                self._held.append(packet)
+            return
+        if self.state is not State.OPEN:
+            return
+        if packet is None:
+            for key in readable_keys(self.member_id, self.role):
+                self._start_catch_up(key)
+            return
+        key = packet.key
+        if not self._may_read(key):
+            return
+        if key in self._behind:
+            self._behind[key].append(packet)
+            return
+        last = self._last.get(key, 0)
+        if packet.seq <= last:
+            return
+        if packet.seq > last + 1:
+            self._behind[key] = [packet]
+            self._start_catch_up(key, started=True)
+            return
+        self._last[key] = packet.seq
+        self.metrics.deliveries.inc()
+        self._enqueue(packet.data(self.fmt))
+        self._after(packet)
+
+    def _may_read(self, key: str) -> bool:
+        if key == ROOM:
+            return True
+        if key == MENTORS:
+            return self.role == MENTOR
+        return key == f"{DIRECT}:{self.member_id}"
+
+    def _after(self, packet: Packet) -> None:
+        """Events that change what this connection may see end it."""
+        if packet.type == "room.closed":
+            self.close(CloseCode.ROOM_CLOSED, "the room was closed")
+        elif packet.type in ("member.role", "member.left"):
+            event = packet.message()
+            if event.get("member_id") != self.member_id:
+                return
+            if packet.type == "member.role":
+                self.close(CloseCode.RESYNC, "your role changed: reconnect")
+            elif event.get("reason") == "removed":
+                self.close(CloseCode.REMOVED, "removed from the room")
+
+    def _start_catch_up(self, key: str, *, started: bool = False) -> None:
+        if key in self._behind and not started:
+            return
+        self._behind.setdefault(key, [])
+        task = asyncio.create_task(self._catch_up(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _catch_up(self, key: str) -> None:
+        try:
+            packets = await self.service.backend.history(self.room_id, key, self._last.get(key, 0))
+        except BackendUnavailable:
+            packets = None
+        except Exception:
+            log.exception("catching up %s failed", key)
+            packets = None
+        if packets is None:
+            self._behind.pop(key, None)
+            self.close(CloseCode.RESYNC, "missed events are no longer kept: reconnect")
+            return
+        held = self._behind.pop(key, [])
+        for packet in [*packets, *held]:
+            self.offer(packet)
