@@ -1,0 +1,105 @@
+// Home: create a room, list the public ones with live member counts.
+
+import { $, el, copyText, replaceKeepingFocus } from "./dom.js";
+import { createRoom, listRooms } from "./api.js";
+import { PRESETS, presetById } from "./presets.js";
+import { programEditor } from "./program-editor.js";
+import { saveHostKey, saveInvite } from "./storage.js";
+
+const REFRESH_MS = 10000;
+
+function setupCreate() {
+  const form = $("#create-form");
+  const preset = $("#preset");
+  const customBox = $("#custom-program");
+  const error = $("#create-error");
+  const editor = programEditor({ idPrefix: "home" });
+  customBox.append(editor.element);
+
+  for (const p of PRESETS) preset.append(el("option", { value: p.id }, p.label));
+  preset.append(el("option", { value: "custom" }, "Custom program…"));
+  preset.append(el("option", { value: "none" }, "No program (timer only)"));
+  preset.addEventListener("change", () => {
+    customBox.hidden = preset.value !== "custom";
+  });
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    const title = $("#title").value.trim();
+    if (!title) {
+      error.textContent = "Give the room a title.";
+      $("#title").focus();
+      return;
+    }
+    const body = { title, visibility: form.elements.visibility.value };
+    try {
+      if (preset.value === "custom") body.program = editor.getProgram();
+      else if (preset.value !== "none") body.program = presetById(preset.value).program;
+    } catch (err) {
+      error.textContent = `Program: ${err.message}.`;
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const room = await createRoom(body);
+      saveHostKey(room.room_id, room.host_key);
+      saveInvite(room.room_id, room.invite);
+      showCreated(room);
+      refreshRooms();
+    } catch (err) {
+      error.textContent = `Could not create the room: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  for (const b of document.querySelectorAll("button.copy")) {
+    b.addEventListener("click", async () => {
+      const input = document.getElementById(b.dataset.copy);
+      const ok = await copyText(input.value, input);
+      $("#copy-status").textContent = ok ? "Copied." : "Select the link and copy it.";
+    });
+  }
+}
+
+function absolute(url) {
+  return new URL(url, location.href).href;
+}
+
+function showCreated(room) {
+  const participant = room.links?.participant || `/r/${room.room_id}?invite=${encodeURIComponent(room.invite)}`;
+  const mentor = room.links?.mentor || `/r/${room.room_id}?host_key=${encodeURIComponent(room.host_key)}`;
+  $("#created-title").textContent = room.title || "";
+  $("#participant-link").value = absolute(participant);
+  $("#mentor-link").value = absolute(mentor);
+  $("#open-mentor").href = mentor;
+  $("#create-form").hidden = true;
+  $("#created").hidden = false;
+  $("#created-h").setAttribute("tabindex", "-1");
+  $("#created-h").focus();
+}
+
+async function refreshRooms() {
+  const status = $("#rooms-status");
+  const list = $("#rooms");
+  try {
+    const { rooms } = await listRooms();
+    status.textContent = rooms.length ? `${rooms.length} open room${rooms.length === 1 ? "" : "s"}` : "No public rooms right now.";
+    replaceKeepingFocus(list, rooms.map((r) => {
+      const href = r.invite ? `/r/${r.room_id}?invite=${encodeURIComponent(r.invite)}` : `/r/${r.room_id}`;
+      return el("li", { class: "room-item" },
+        el("a", { href, "data-focus-key": r.room_id }, r.title),
+        el("span", { class: "count", "aria-label": `${r.members} connected` }, `${r.members} here`));
+    }));
+  } catch (err) {
+    status.textContent = `Could not load rooms: ${err.message}`;
+  }
+}
+
+setupCreate();
+refreshRooms();
+setInterval(() => {
+  if (document.visibilityState === "visible") refreshRooms();
+}, REFRESH_MS);
