@@ -70,18 +70,11 @@ from typing import Any
 
 import msgpack
 import redis.asyncio as aioredis
-from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.asyncio.retry import Retry
-from redis.exceptions import (
-    ConnectionError as RedisConnectionError,
-)
-from redis.exceptions import (
-    ReadOnlyError,
-    ResponseError,
-)
-from redis.exceptions import (
-    TimeoutError as RedisTimeoutError,
-)
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable, Command, Listener
 from ensemble.core import NotFound, Outcome, Room
@@ -203,12 +196,8 @@ class RedisBackend:
         self._pubsub_client = aioredis.Redis.from_url(
             self._url, retry=Retry(NoBackoff(), 0), **common
         )
-        self._commit = self._redis.register_script(
-            (SCRIPTS / "redis_commit.lua").read_bytes()
-        )
-        self._presence = self._redis.register_script(
-            (SCRIPTS / "redis_presence.lua").read_bytes()
-        )
+        self._commit = self._redis.register_script((SCRIPTS / "redis_commit.lua").read_bytes())
+        self._presence = self._redis.register_script((SCRIPTS / "redis_presence.lua").read_bytes())
         self._reader = asyncio.create_task(self._read_forever(), name="redis-pubsub")
 
     async def close(self) -> None:
