@@ -74,8 +74,11 @@ def build() -> dict[str, str]:
 def main(argv: list[str]) -> int:
     outputs = build()
     if "--check" in argv:
-        stale = [n for n, text in outputs.items()
-                 if not (HERE / n).exists() or (HERE / n).read_text(encoding="utf-8") != text]
+        stale = [
+            n
+            for n, text in outputs.items()
+            if not (HERE / n).exists() or (HERE / n).read_text(encoding="utf-8") != text
+        ]
         for n in stale:
             print(f"{n} is stale: run python protocol/vectors/generate.py", file=sys.stderr)
         return 1 if stale else 0
