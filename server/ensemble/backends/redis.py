@@ -385,22 +385,36 @@ class RedisBackend:
     # -- fan-out -----------------------------------------------------------------
 
     async def subscribe(self, room_id: str, listener: Listener) -> None:
+        """Returns once Redis confirmed the room's subscription (at once if it was)."""
         channel = self._channels.get(room_id)
         if channel is None:
             channel = self._channels[room_id] = _Channel(room_id)
             self._by_channel[self._channel(room_id)] = channel
         channel.listeners.append(listener)
         try:
-            if channel.confirmed is None:
-                channel.confirmed = asyncio.get_running_loop().create_future()
-                await self._send("subscribe", channel)
-            confirmed = channel.confirmed
-            await asyncio.wait({confirmed}, timeout=self._socket_timeout * 2)
-            if not confirmed.done() or confirmed.cancelled():
-                raise BackendUnavailable("redis did not confirm the subscription")
+            async with asyncio.timeout(self._socket_timeout * 2):
+                await self._confirm(channel)
+        except TimeoutError:
+            await self._remove(channel, listener)
+            raise BackendUnavailable("redis did not confirm the subscription in time") from None
         except BaseException:
             await self._remove(channel, listener)
             raise
+
+    async def _confirm(self, channel: _Channel) -> None:
+        while True:
+            if channel.confirmed is None:
+                await self._connected.wait()
+                if channel.confirmed is None:  # not among the rooms the reader resubscribed
+                    channel.confirmed = asyncio.get_running_loop().create_future()
+                    await self._send("subscribe", channel)
+            confirmed = channel.confirmed
+            await asyncio.wait({confirmed})
+            if not confirmed.cancelled():
+                return
+            # The connection was reset meanwhile: wait for the reader to resubscribe.
+            if channel.confirmed is confirmed:
+                channel.confirmed = None
 
     async def unsubscribe(self, room_id: str, listener: Listener) -> None:
         channel = self._channels.get(room_id)
@@ -473,6 +487,8 @@ class RedisBackend:
         await pubsub.ping()
         loop = asyncio.get_running_loop()
         for channel in self._channels.values():
+            if channel.confirmed is not None and not channel.confirmed.done():
+                channel.confirmed.cancel()
             channel.confirmed = loop.create_future()
         self._connected.set()
         if self._channels:

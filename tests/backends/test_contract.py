@@ -1,0 +1,246 @@
+"""The backend contract (backends/base.py), run against memory and Redis alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from ensemble.core import Forbidden, NotFound
+from ensemble.wire.packet import Packet
+
+from .collect import Collector
+from .rooms import PHASES, T0, join, new_room, request, tick
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def test_create_and_load(backend_factory):
+    backend = await backend_factory()
+    room = new_room(title="Scales")
+    await backend.create_room(room)
+    loaded = await backend.load_room(room.state.id)
+    assert loaded is not None
+    assert loaded.state.to_dict() == room.state.to_dict()
+    assert await backend.load_room("r_missing") is None
+
+
+async def test_transact_commits_and_numbers_history(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    await backend.transact(room_id, join("p"))
+    outcome = await backend.transact(room_id, request("p", "chat.send", {"text": "hi"}))
+    assert outcome.error is None
+    assert [e.type for e in outcome.events] == ["chat.message"]
+
+    history = await backend.history(room_id, "room", 0)
+    assert history is not None
+    assert [p.seq for p in history] == list(range(1, len(history) + 1))
+    assert history[-1] == Packet.of(outcome.events[0])
+    loaded = await backend.load_room(room_id)
+    assert loaded is not None
+    assert loaded.state.seqs["room"] == len(history)
+    assert set(loaded.state.members) == {"m", "p"}
+
+
+async def test_transact_on_a_missing_room_raises_not_found(backend_factory):
+    backend = await backend_factory()
+    with pytest.raises(NotFound):
+        await backend.transact("r_missing", tick(T0))
+
+
+async def test_history_after_and_trimming(backend_factory):
+    backend = await backend_factory(history_size=3)
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))  # room seq 1
+    for i in range(4):  # room seqs 2..5
+        await backend.transact(room_id, request("m", "chat.send", {"text": f"t{i}"}))
+
+    kept = await backend.history(room_id, "room", 2)
+    assert kept is not None
+    assert [p.seq for p in kept] == [3, 4, 5]
+    assert [p.seq for p in await backend.history(room_id, "room", 4)] == [5]
+    assert await backend.history(room_id, "room", 5) == []
+    assert await backend.history(room_id, "room", 9) == []
+    assert await backend.history(room_id, "room", 1) is None  # seq 2 is gone
+    assert await backend.history(room_id, "room", 0) is None
+
+
+async def test_recent_is_oldest_first(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    for i in range(5):
+        await backend.transact(room_id, request("m", "chat.send", {"text": f"t{i}"}))
+    assert [p.seq for p in await backend.recent(room_id, "room", 3)] == [4, 5, 6]
+    assert [p.seq for p in await backend.recent(room_id, "room", 100)] == list(range(1, 7))
+    assert await backend.recent(room_id, "room", 0) == []
+    assert await backend.recent(room_id, "mentors", 5) == []
+
+
+async def test_private_streams_have_their_own_history(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    await backend.transact(room_id, join("p"))
+    await backend.transact(room_id, request("m", "note.mentors", {"text": "psst"}))
+    await backend.transact(
+        room_id, request("m", "comment.send", {"text": "nice", "to": "p", "private": True})
+    )
+    mentors = await backend.history(room_id, "mentors", 0)
+    direct = await backend.history(room_id, "direct:p", 0)
+    assert [p.type for p in mentors] == ["mentor.note", "comment"]
+    assert [(p.type, p.seq, p.member) for p in direct] == [("comment", 1, "p")]
+    assert await backend.history(room_id, "direct:m", 0) == []
+
+
+async def test_listeners_get_packets_in_commit_order(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    first, second = Collector(), Collector()
+    await backend.subscribe(room_id, first)
+    await backend.subscribe(room_id, second)
+    await backend.transact(room_id, join("m", "mentor"))
+    for i in range(10):
+        await backend.transact(room_id, request("m", "chat.send", {"text": f"t{i}"}))
+
+    got = await first.wait_packets(11)
+    await second.wait_packets(11)
+    assert [p.seq for p in got] == list(range(1, 12))
+    assert second.packets == got
+    assert got == await backend.history(room_id, "room", 0)
+    assert first.gaps == second.gaps == 0
+
+
+async def test_subscriptions_are_counted(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    first, second, third = Collector(), Collector(), Collector()
+    await backend.subscribe(room_id, first)
+    await backend.subscribe(room_id, second)
+    await backend.unsubscribe(room_id, first)
+    await backend.transact(room_id, request("m", "chat.send", {"text": "one"}))
+    await second.wait_packets(1)
+
+    await backend.unsubscribe(room_id, second)
+    await backend.unsubscribe(room_id, second)  # twice is harmless
+    await backend.transact(room_id, request("m", "chat.send", {"text": "two"}))
+    await backend.subscribe(room_id, third)
+    await backend.transact(room_id, request("m", "chat.send", {"text": "three"}))
+    got = await third.wait_packets(1)
+
+    assert first.got == []
+    assert [p.seq for p in second.packets] == [2]
+    assert [p.seq for p in got] == [4]
+
+
+async def test_listeners_see_only_their_room(backend_factory):
+    backend = await backend_factory()
+    a, b = new_room(), new_room()
+    await backend.create_room(a)
+    await backend.create_room(b)
+    heard_a, heard_b = Collector(), Collector()
+    await backend.subscribe(a.state.id, heard_a)
+    await backend.subscribe(b.state.id, heard_b)
+    await backend.transact(a.state.id, join("m", "mentor"))
+    await backend.transact(b.state.id, join("x", "mentor"))
+    await backend.transact(b.state.id, join("y"))
+    await heard_a.wait_packets(1)
+    await heard_b.wait_packets(2)
+    assert [p.type for p in heard_a.packets] == ["member.joined"]
+    assert len(heard_b.packets) == 2
+
+
+async def test_due_rooms_and_next_deadline(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    assert await backend.next_deadline() is None
+    await backend.transact(room_id, request("m", "sprint.start", {"phases": PHASES}))
+
+    assert await backend.next_deadline() == T0 + 60_000
+    assert await backend.due_rooms(T0 + 59_999) == []
+    assert await backend.due_rooms(T0 + 60_000) == [room_id]
+
+    outcome = await backend.transact(room_id, tick(T0 + 60_000))
+    assert "sprint.phase" in [e.type for e in outcome.events]
+    assert await backend.next_deadline() == T0 + 90_000
+    assert await backend.due_rooms(T0 + 60_000) == []
+
+    await backend.transact(room_id, request("m", "sprint.stop", now=T0 + 61_000))
+    assert await backend.next_deadline() is None
+
+
+async def test_idle_tick_commits_nothing(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    before = await backend.load_room(room_id)
+    outcome = await backend.transact(room_id, tick(T0 + 1_000))
+    assert outcome.events == []
+    after = await backend.load_room(room_id)
+    assert after.state.to_dict() == before.state.to_dict()
+
+
+async def test_list_rooms_shows_public_open_rooms(backend_factory):
+    backend = await backend_factory()
+    public, unlisted, closing = new_room(), new_room(visibility="unlisted"), new_room()
+    for room in (public, unlisted, closing):
+        await backend.create_room(room)
+        await backend.transact(room.state.id, join("m", "mentor"))
+    listed = {r["room_id"]: r for r in await backend.list_rooms()}
+    assert set(listed) == {public.state.id, closing.state.id}
+    assert listed[public.state.id]["members"] == 1
+    assert listed[public.state.id]["title"] == "Practice"
+
+    await backend.transact(closing.state.id, request("m", "room.close"))
+    assert [r["room_id"] for r in await backend.list_rooms()] == [public.state.id]
+
+
+async def test_refused_command_still_commits_catch_up_events(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    await backend.transact(room_id, join("p"))
+    await backend.transact(room_id, request("m", "sprint.start", {"phases": PHASES}))
+    heard = Collector()
+    await backend.subscribe(room_id, heard)
+
+    late = T0 + 60_500
+    outcome = await backend.transact(
+        room_id, request("p", "timer.start", {"duration_ms": 1000}, now=late)
+    )
+    assert isinstance(outcome.error, Forbidden)
+    assert "sprint.phase" in [e.type for e in outcome.events]
+    loaded = await backend.load_room(room_id)
+    assert loaded.state.sprint.phase_index == 1
+    history = await backend.history(room_id, "room", 0)
+    assert history[-len(outcome.events) :] == [Packet.of(e) for e in outcome.events]
+    await heard.wait_packets(len(outcome.events))
+    assert await backend.next_deadline() == T0 + 90_000
+
+
+async def test_presence_with_live_leases_reports_nothing(backend_factory):
+    backend = await backend_factory(presence_ttl_ms=60_000)
+    room = new_room()
+    await backend.create_room(room)
+    await backend.refresh_presence("node1", {room.state.id: ["c1", "c2"]})
+    assert await backend.orphaned_connections() == {}

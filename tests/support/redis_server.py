@@ -1,0 +1,119 @@
+"""A real redis-server for tests: own process, free loopback port, no persistence.
+
+Never the shared one on 6379. Supports the failures the tests need: kill
+(SIGKILL), pause (SIGSTOP) / resume (SIGCONT), and restart on the same port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._dir = tempfile.mkdtemp(prefix="ensemble-redis-")
+        self.paused = False
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "redis-server is not running"
+        return self.process.pid
+
+    def start(self, timeout: float = 10.0) -> None:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", self._dir,
+                "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.paused = False
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+            if self.ping():
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"redis-server on port {self.port} not ready in {timeout}s")
+
+    def ping(self, timeout: float = 0.5) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL and reap; the data is gone (no persistence)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        if self.paused:
+            os.kill(self.process.pid, signal.SIGCONT)
+            self.paused = False
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill()
+        self.process = None
+
+    def restart(self, timeout: float = 10.0) -> None:
+        self.kill()
+        self.start(timeout)
+
+    def pause(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+        self.paused = False
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
