@@ -41,23 +41,9 @@ class ServerProcess:
         env = {**os.environ, "ENSEMBLE_SECRET": "test-secret", **self.env}
         log = open(self.log_path or os.devnull, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ensemble",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                *self.args,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "ensemble", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", *self.args],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + timeout
