@@ -85,6 +85,8 @@ PRIVATE_TEXT = "Relax the left wrist on the descent; it's tensing at the thumb-u
 COMMENT_PRIVATE_DIRECT = ev("comment", "direct", 3, T + 421500, MIRA, text=PRIVATE_TEXT,
                             to=JONAS, private=True, anchor=anchor(1, "Focus", 241500, JONAS))
 COMMENT_PRIVATE_MENTORS = dict(COMMENT_PRIVATE_DIRECT, stream="mentors", seq=12)
+REACTION_AIMED = ev("reaction", "room", 57, T + 423000, AIKO, emoji="👏", to=JONAS)
+REACTION_ROOM = ev("reaction", "room", 58, T + 424000, PRIYA, emoji="🔥", to=None)
 NOTE = ev("mentor.note", "mentors", 13, T + 425000, MIRA,
           text="Jonas ready for 100 bpm next week; Aiko needs a slower target.")
 
@@ -108,6 +110,9 @@ SNAPSHOT_COMMON = {
     "tempo": tempo(80, 4, True, started_at=T + 400000),
     "goals": GOALS,
 }
+
+SNAPSHOT_JONAS = dict(SNAPSHOT_COMMON, recent=[CHAT_1, COMMENT_PUBLIC, COMMENT_PRIVATE_DIRECT,
+                                              REACTION_AIMED, REACTION_ROOM])
 
 # (name, kind, message)
 VECTORS = [
@@ -218,10 +223,8 @@ VECTORS = [
     ("turns.changed empty", "event",
      ev("turns.changed", "room", 83, T + 7060000, MIRA, turns=turns("queue", [], None))),
     ("chat.message", "event", CHAT_1),
-    ("reaction aimed", "event",
-     ev("reaction", "room", 57, T + 423000, AIKO, emoji="👏", to=JONAS)),
-    ("reaction to the room", "event",
-     ev("reaction", "room", 58, T + 424000, PRIYA, emoji="🔥", to=None)),
+    ("reaction aimed", "event", REACTION_AIMED),
+    ("reaction to the room", "event", REACTION_ROOM),
     ("comment public", "event", COMMENT_PUBLIC),
     ("comment private, target's direct stream", "event", COMMENT_PRIVATE_DIRECT),
     ("comment private, mentors stream", "event", COMMENT_PRIVATE_MENTORS),
@@ -262,17 +265,17 @@ VECTORS = [
      {"type": "welcome", "member_id": JONAS, "role": "participant", "token": TOKEN_JONAS,
       "server_time": T + 430000, "epoch": EPOCH, "resumed": False,
       "seqs": {"room": 58, "direct": 3},
-      "snapshot": dict(SNAPSHOT_COMMON, recent=[CHAT_1, COMMENT_PUBLIC, COMMENT_PRIVATE_DIRECT])}),
+      "snapshot": SNAPSHOT_JONAS}),
     ("welcome mentor, fresh", "reply",
      {"type": "welcome", "member_id": MIRA, "role": "mentor", "token": TOKEN_MIRA,
       "server_time": T + 430000, "epoch": EPOCH, "resumed": False,
       "seqs": {"room": 58, "mentors": 13, "direct": 0},
-      "snapshot": dict(SNAPSHOT_COMMON,
-                       recent=[CHAT_1, COMMENT_PUBLIC, COMMENT_PRIVATE_MENTORS, NOTE])}),
+      "snapshot": dict(SNAPSHOT_COMMON, recent=[CHAT_1, COMMENT_PUBLIC, COMMENT_PRIVATE_MENTORS,
+                                                REACTION_AIMED, REACTION_ROOM, NOTE])}),
     ("welcome resumed", "reply",
      {"type": "welcome", "member_id": JONAS, "role": "participant", "token": TOKEN_JONAS,
       "server_time": T + 430000, "epoch": EPOCH, "resumed": True,
-      "seqs": {"room": 58, "direct": 3}, "snapshot": None}),
+      "seqs": {"room": 58, "direct": 3}, "snapshot": SNAPSHOT_JONAS}),
 ]
 
 # Requests that must be refused with `bad_request` (schema violations).
