@@ -31,6 +31,13 @@ function append(node, children) {
   }
 }
 
+/** Replace a node's children (arrays flattened, null/false skipped). */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 

@@ -14,7 +14,7 @@ import { remainingMs, formatMmss, progress, spokenDuration } from "./timer.js";
 import { currentBeat } from "./tempo.js";
 import { turnRemainingMs, queuePosition, moveInQueue } from "./turns.js";
 import { Metronome } from "./audio.js";
-import { $, el, setText, replaceKeepingFocus, clockTime, ago, copyText, announcer } from "./dom.js";
+import { $, el, fill, setText, replaceKeepingFocus, clockTime, ago, copyText, announcer } from "./dom.js";
 import { getRoom } from "./api.js";
 import { PRESETS, presetById, KIND_LABELS } from "./presets.js";
 import { programEditor } from "./program-editor.js";
@@ -162,7 +162,9 @@ function onStatus(status, info) {
 }
 
 function onSync(clock) {
-  setText($("#sync"), formatSync(clock.offset, clock.error));
+  const sync = $("#sync");
+  setText(sync, formatSync(clock.offset, clock.error));
+  sync.dataset.samples = String(clock.samples.length);
 }
 
 function onToken(token) {
@@ -379,12 +381,12 @@ function renderTurns() {
   const t = state.turns;
   const now = $("#turn-now");
   if (t.current != null) {
-    now.replaceChildren(
+    fill(now,
       el("span", {}, t.current === me() ? "Your turn" : `${nameOf(state, t.current)} has the turn`),
       t.ends_at != null ? el("span", {}, " — ", el("span", { class: "countdown", id: "turn-countdown" }, "")) : null,
     );
   } else {
-    now.replaceChildren("Nobody has the turn.");
+    fill(now, "Nobody has the turn.");
   }
   now.classList.toggle("my-turn", t.current === me());
   setText($("#turn-mode"), `Mode: ${t.mode === "round_robin" ? "round robin" : "queue"}${t.turn_ms ? ` · ${Math.round(t.turn_ms / 1000)} s per turn` : ""}`);
@@ -432,7 +434,7 @@ function renderMemberSelects() {
   memberSelectKey = key;
   for (const [sel, first] of [[$("#react-to"), "everyone"], [$("#comment-to"), "the room"]]) {
     const value = sel.value;
-    sel.replaceChildren(el("option", { value: "" }, first), others.map((m) => el("option", { value: m.id }, m.name)));
+    fill(sel, el("option", { value: "" }, first), others.map((m) => el("option", { value: m.id }, m.name)));
     sel.value = others.some((m) => m.id === value) ? value : "";
   }
 }
@@ -534,7 +536,7 @@ function renderDashboard() {
     setText(card.refs.name, m.name);
     setText(card.label, `Private comment to ${m.name}`);
     card.grant.setAttribute("aria-label", `Give the turn to ${m.name}`);
-    card.refs.badges.replaceChildren(m.connected ? el("span", { class: "badge" }, "connected") : el("span", { class: "badge off" }, "disconnected"));
+    fill(card.refs.badges, m.connected ? el("span", { class: "badge" }, "connected") : el("span", { class: "badge off" }, "disconnected"));
     setText(card.refs.status, m.text ? `${m.status} — ${m.text}` : m.status);
     setText(card.refs.goal, g?.text || "—");
     setText(card.refs.result, g?.result ? `${RESULT_LABELS[g.result]}${g.note ? `: ${g.note}` : ""}` : "—");
