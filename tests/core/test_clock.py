@@ -41,8 +41,9 @@ def test_sprint_runs_every_phase_of_every_round_once_then_is_done():
     d.advance(100_000)  # long past the end: each phase still entered once, in order
     phases = [(e.fields["sprint"]["round"], e.fields["timer"]["label"])
               for e in d.of_type("sprint.phase")]
-    names = [p["name"] for p in PROGRAM["phases"]]
-    assert phases == [(r, n) for r in (1, 2) for n in names]
+    # Check-in opens the first round only, check-out closes the last only.
+    assert phases == [(1, "Check-in"), (1, "Focus"), (1, "Break"),
+                      (2, "Focus"), (2, "Break"), (2, "Check-out")]
     assert d.room.state.sprint.state == "done"
     assert d.room.state.timer.state == "idle"
     assert d.of_type("sprint.changed")[-1].fields["sprint"]["state"] == "done"
@@ -71,6 +72,15 @@ def test_pause_holds_the_sprint_and_skip_moves_on():
     d.do(mia, "sprint.stop")
     assert d.room.state.sprint.state == "done"
     assert d.refuse(mia, "sprint.skip") == "conflict"
+
+
+def test_a_program_of_checkout_only_starts_in_its_last_round():
+    d, mia, _ = mentor_room()
+    d.do(mia, "sprint.start", rounds=2,
+         phases=[{"name": "Out", "kind": "checkout", "duration_ms": 100}])
+    (entered,) = d.of_type("sprint.phase")
+    assert entered.fields["sprint"]["round"] == 2
+    assert d.of_type("sprint.changed")[0].fields["sprint"]["state"] == "running"
 
 
 def test_sprint_uses_the_room_program_and_blocks_the_plain_timer():

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ class ServerProcess:
 
     def start(self, timeout: float = 15.0) -> ServerProcess:
         env = {**os.environ, "ENSEMBLE_SECRET": "test-secret", **self.env}
-        log = open(self.log_path or os.devnull, "ab")  # noqa: SIM115
+        self.log_path = self.log_path or Path(tempfile.gettempdir()) / f"ensemble-{self.port}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ensemble", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", *self.args],

@@ -1,5 +1,8 @@
 """The shared clock: timer, sprint programs and tempo.
 
+A sprint program is a list of phases repeated for N rounds, except that
+check-in phases run only in the first round and check-out phases only in the
+last: "check-in, focus 25, break 5, four rounds, check-out" is one program.
 While a sprint runs, the timer holds the current phase; the phase ends when
 the timer does. A phase's successor starts at the exact instant the previous
 one was due to end, not when somebody noticed, so every process computes the
@@ -115,6 +118,9 @@ def sprint_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
         phase_index=0,
     )
     room.state.sprint = sprint
+    if not _runs_in(sprint, 1, 0):
+        _next_phase(room, room.now, announce=True)
+        return
     room.emit("sprint.changed", {"sprint": sprint.public()})
     _enter_phase(room, room.now)
 
@@ -144,16 +150,32 @@ def advance_phase(room: Room, at: int) -> None:
     _next_phase(room, at)
 
 
-def _next_phase(room: Room, at: int) -> None:
+def _runs_in(sprint: Sprint, round_: int, index: int) -> bool:
+    """Check-in opens the first round only; check-out closes the last round only."""
+    kind = sprint.phases[index]["kind"]
+    if kind == "checkin":
+        return round_ == 1
+    if kind == "checkout":
+        return round_ == sprint.rounds
+    return True
+
+
+def _next_phase(room: Room, at: int, *, announce: bool = False) -> None:
     sprint = room.state.sprint
-    if sprint.phase_index + 1 < len(sprint.phases):
-        sprint.phase_index += 1
-    elif sprint.round < sprint.rounds:
-        sprint.round += 1
-        sprint.phase_index = 0
-    else:
-        _finish(room, at)
-        return
+    round_, index = sprint.round, sprint.phase_index
+    while True:
+        if index + 1 < len(sprint.phases):
+            index += 1
+        elif round_ < sprint.rounds:
+            round_, index = round_ + 1, 0
+        else:
+            _finish(room, at)
+            return
+        if _runs_in(sprint, round_, index):
+            break
+    sprint.round, sprint.phase_index = round_, index
+    if announce:
+        room.emit("sprint.changed", {"sprint": sprint.public()}, at=at)
     _enter_phase(room, at)
 
 

@@ -15,8 +15,12 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 300
 
 
+class InternalFailure(Exception):
+    """Anything unexpected: the connection closes with 1011 and says nothing more."""
+
+
 def error_for(exc: BaseException) -> tuple[ErrorCode, str]:
-    """(code, message) for a refused request; internal failures say nothing more."""
+    """(code, message) for a refused request; raise InternalFailure for anything else."""
     if isinstance(exc, DomainError):
         return ErrorCode(exc.code), exc.message
     if isinstance(exc, (DecodeError, SchemaError)):
@@ -24,7 +28,7 @@ def error_for(exc: BaseException) -> tuple[ErrorCode, str]:
     if isinstance(exc, BackendUnavailable):
         return ErrorCode.UNAVAILABLE, "the service is briefly unavailable; try again"
     log.error("request failed", exc_info=exc)
-    return ErrorCode.INTERNAL, "internal error"
+    raise InternalFailure from exc
 
 
 def _short(text: str) -> str:

@@ -23,7 +23,7 @@ from ensemble.core.state import MENTOR
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService, readable_keys
 from ensemble.settings import Settings
-from ensemble.transport.errors import error_for
+from ensemble.transport.errors import InternalFailure, error_for
 from ensemble.transport.ratelimit import TokenBucket
 from ensemble.wire import schema
 from ensemble.wire.codec import DecodeError, Format, decode, encode
@@ -176,7 +176,7 @@ class Session:
                 return
 
     async def _handle(self, data: bytes | str) -> None:
-        if len(data) > self.settings.max_frame_bytes:
+        if _size(data) > self.settings.max_frame_bytes:
             self._error(None, ErrorCode.TOO_LARGE,
                         f"frames are at most {self.settings.max_frame_bytes} bytes")
             return
@@ -203,10 +203,15 @@ class Session:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            code, text = error_for(exc)
+            try:
+                code, text = error_for(exc)
+            except InternalFailure:
+                self.close(CloseCode.INTERNAL, "internal error: reconnect")
+                return
             self._error(ref, code, text)
             if type_ == "hello" and self.state is not State.OPEN:
-                self.close(CloseCode.POLICY, text)
+                retry = code is ErrorCode.UNAVAILABLE
+                self.close(CloseCode.TRY_AGAIN if retry else CloseCode.POLICY, text)
 
     async def _dispatch(self, type_: str, ref: Any, message: dict[str, Any]) -> None:
         if not schema.known_request(type_):
@@ -299,17 +304,22 @@ class Session:
         return key == f"{DIRECT}:{self.member_id}"
 
     def _after(self, packet: Packet) -> None:
-        """Events that change what this connection may see end it."""
+        """Events that change what this connection may see end it.
+
+        The close waits a loop turn so that the reply to the request that
+        caused it (queued right after its events) still goes out first.
+        """
+        loop = asyncio.get_running_loop()
         if packet.type == "room.closed":
-            self.close(CloseCode.ROOM_CLOSED, "the room was closed")
+            loop.call_soon(self.close, CloseCode.ROOM_CLOSED, "the room was closed")
         elif packet.type in ("member.role", "member.left"):
             event = packet.message()
             if event.get("member_id") != self.member_id:
                 return
             if packet.type == "member.role":
-                self.close(CloseCode.RESYNC, "your role changed: reconnect")
+                loop.call_soon(self.close, CloseCode.RESYNC, "your role changed: reconnect")
             elif event.get("reason") == "removed":
-                self.close(CloseCode.REMOVED, "removed from the room")
+                loop.call_soon(self.close, CloseCode.REMOVED, "removed from the room")
 
     def _start_catch_up(self, key: str, *, started: bool = False) -> None:
         if key in self._behind and not started:
@@ -334,3 +344,10 @@ class Session:
         held = self._behind.pop(key, [])
         for packet in [*packets, *held]:
             self.offer(packet)
+
+
+def _size(data: bytes | str) -> int:
+    """A frame's size in bytes (a text frame's characters take 1 to 4 bytes each)."""
+    if isinstance(data, str) and not data.isascii():
+        return len(data.encode())
+    return len(data)

@@ -13,7 +13,6 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOO_LARGE = "too_large"
     UNAVAILABLE = "unavailable"
-    INTERNAL = "internal"
 
 
 class CloseCode(IntEnum):
@@ -21,7 +20,8 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # server shutting down: reconnect elsewhere
     POLICY = 1008  # hello refused: terminal
     TOO_BIG = 1009  # frame beyond the hard limit: terminal
-    INTERNAL = 1011  # reconnect
+    INTERNAL = 1011  # unexpected server error: reconnect
+    TRY_AGAIN = 1013  # hello could not be served right now (backend unreachable): reconnect
     SLOW_CONSUMER = 4000  # send queue overflowed: reconnect and resume
     RESYNC = 4001  # this connection's view changed or lost events: reconnect and resume
     ABUSIVE = 4008  # too many refused requests: reconnect after a back-off
@@ -33,6 +33,7 @@ class CloseCode(IntEnum):
 RECONNECT_CODES = frozenset({
     CloseCode.GOING_AWAY,
     CloseCode.INTERNAL,
+    CloseCode.TRY_AGAIN,
     CloseCode.SLOW_CONSUMER,
     CloseCode.RESYNC,
     CloseCode.ABUSIVE,
