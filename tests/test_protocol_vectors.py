@@ -16,6 +16,8 @@ import msgpack
 import pytest
 from jsonschema import Draft202012Validator
 
+from ensemble.wire.codes import RECONNECT_CODES, CloseCode
+
 PROTOCOL = Path(__file__).resolve().parents[1] / "protocol"
 SECTION = {"request": "requests", "event": "events", "reply": "replies"}
 
@@ -83,19 +85,8 @@ PRODUCT_ERRORS = [
     "too_large",
     "unavailable",
 ]
-CLOSE_CODES = {  # code -> does the client reconnect (design notes)
-    1000: False,
-    1001: True,
-    1008: False,
-    1009: False,
-    1011: True,
-    4000: True,
-    4001: True,
-    4008: True,
-    4100: False,
-    4101: False,
-    4102: False,
-}
+# code -> does the client reconnect: the server's named constants are the source.
+CLOSE_CODES = {int(code): code in RECONNECT_CODES for code in CloseCode}
 
 
 @cache
