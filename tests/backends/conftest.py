@@ -12,14 +12,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.support.redis_server import RedisServer
 
 from ensemble.backends.memory import MemoryBackend
 from ensemble.settings import Settings
-
-try:
-    from support.redis_server import RedisServer
-except ImportError:  # collected as the `tests` package
-    from tests.support.redis_server import RedisServer
 
 BackendFactory = Callable[..., Awaitable[Any]]
 
@@ -52,7 +48,8 @@ def make_redis_factory(server: RedisServer, started: list[Any]) -> Callable[...,
     async def make(**settings: Any) -> Any:
         from ensemble.backends.redis import RedisBackend
 
-        options = {k: settings.pop(k) for k in ("socket_timeout", "ping_interval") if k in settings}
+        names = ("socket_timeout", "ping_interval", "reconnect_backoff")
+        options = {k: settings.pop(k) for k in names if k in settings}
         backend = RedisBackend(Settings(redis_url=server.url, **settings), prefix=prefix, **options)
         await backend.start()
         started.append(backend)

@@ -1,0 +1,226 @@
+"""What only the Redis backend promises: several processes on one Redis.
+
+Two or three `RedisBackend` instances with the same key prefix stand for
+processes; the redis-server is this suite's own, so it can be paused and killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from ensemble.backends.base import BackendUnavailable
+from ensemble.wire.packet import Packet
+
+from .collect import Collector, eventually
+from .rooms import PHASES, T0, join, new_room, request, tick
+
+pytestmark = pytest.mark.timeout(60)
+
+FAST = {"socket_timeout": 0.5, "ping_interval": 0.3, "reconnect_backoff": (0.02, 0.2)}
+
+
+async def test_concurrent_commits_from_two_processes_lose_nothing(redis_factory):
+    one, two, three = [await redis_factory() for _ in range(3)]
+    room = new_room()
+    room_id = room.state.id
+    await one.create_room(room)
+    await one.transact(room_id, join("m", "mentor"))
+    await two.transact(room_id, join("p"))
+    heard = [Collector() for _ in range(3)]
+    for backend, collector in zip((one, two, three), heard, strict=True):
+        await backend.subscribe(room_id, collector)
+
+    sends = [
+        backend.transact(room_id, request(actor, "chat.send", {"text": f"{actor}-{i}"}))
+        for i in range(50)
+        for backend, actor in ((one, "m"), (two, "p"))
+    ]
+    outcomes = await asyncio.gather(*sends)
+    assert all(o.error is None for o in outcomes)
+
+    history = await three.history(room_id, "room", 0)
+    assert history is not None
+    assert [p.seq for p in history] == list(range(1, 103))
+    chats = [p for p in history if p.type == "chat.message"]
+    assert len(chats) == 100
+    committed = sorted(Packet.of(o.events[0]).seq for o in outcomes)
+    assert committed == [p.seq for p in chats]
+    for collector in heard:
+        assert await collector.wait_packets(100) == history[2:]
+
+
+async def test_a_due_transition_fires_once_when_two_processes_tick(redis_factory):
+    one, two = await redis_factory(), await redis_factory()
+    rooms = [new_room() for _ in range(10)]
+    for room in rooms:
+        await one.create_room(room)
+        await one.transact(room.state.id, join("m", "mentor"))
+        await one.transact(room.state.id, request("m", "sprint.start", {"phases": PHASES}))
+    due = T0 + 60_000
+    assert sorted(await two.due_rooms(due)) == sorted(r.state.id for r in rooms)
+
+    ticks = [
+        b.transact(r.state.id, tick(due + k)) for r in rooms for b in (one, two) for k in (0, 1)
+    ]
+    outcomes = await asyncio.gather(*ticks)
+
+    fired = [e for o in outcomes for e in o.events if e.type == "sprint.phase"]
+    assert len(fired) == len(rooms)
+    for room in rooms:
+        history = await one.history(room.state.id, "room", 0)
+        assert [p.type for p in history].count("sprint.phase") == 2  # start + one advance
+        assert [p.seq for p in history] == list(range(1, len(history) + 1))
+    assert await one.due_rooms(due + 1) == []
+    assert await two.next_deadline() == T0 + 90_000
+
+
+async def test_subscription_follows_the_local_count(redis_factory, redis_server):
+    backend = await redis_factory()
+    room = new_room()
+    await backend.create_room(room)
+    channel = f"{backend._prefix}:{{{room.state.id}}}:ch"
+    first, second = Collector(), Collector()
+    async with aioredis.Redis.from_url(redis_server.url) as probe:
+
+        async def subscribers() -> int:
+            return dict(await probe.pubsub_numsub(channel))[channel.encode()]
+
+        await backend.subscribe(room.state.id, first)
+        await backend.subscribe(room.state.id, second)
+        assert await subscribers() == 1  # one channel subscription per process
+        await backend.unsubscribe(room.state.id, first)
+        assert await subscribers() == 1
+        await backend.unsubscribe(room.state.id, second)
+
+        async def none_left() -> bool:
+            return await subscribers() == 0
+
+        await eventually(none_left)
+        await backend.subscribe(room.state.id, first)
+        assert await subscribers() == 1
+
+
+async def test_a_lapsed_lease_is_reported_once(redis_factory):
+    ttl = 300
+    dying, one, two = [await redis_factory(presence_ttl_ms=ttl) for _ in range(3)]
+    room = new_room()
+    await one.create_room(room)
+    room_id = room.state.id
+    await dying.refresh_presence("dying", {room_id: ["c1", "c2", "c3"]})
+    await dying.refresh_presence("dying", {room_id: ["c1", "c2"]})  # c3 closed normally
+
+    reported: list[str] = []
+    async with asyncio.timeout(10):
+        while len(reported) < 2:
+            await one.refresh_presence("one", {room_id: ["c9"]})
+            for orphans in await asyncio.gather(
+                one.orphaned_connections(), two.orphaned_connections()
+            ):
+                assert set(orphans) <= {room_id}
+                reported += orphans.get(room_id, [])
+            await asyncio.sleep(ttl / 10_000)
+    assert sorted(reported) == ["c1", "c2"]
+    assert await one.orphaned_connections() == {}
+    assert await two.orphaned_connections() == {}  # c9 is kept alive by "one"
+
+
+async def test_a_node_that_leaves_a_room_drops_its_leases(redis_factory, redis_server):
+    backend = await redis_factory(presence_ttl_ms=60_000)
+    room = new_room()
+    room_id = room.state.id
+    await backend.refresh_presence("n1", {room_id: ["c1"]})
+    await backend.refresh_presence("n1", {})
+    async with aioredis.Redis.from_url(redis_server.url) as probe:
+        assert await probe.zcard(f"{backend._prefix}:{{{room_id}}}:leases") == 0
+
+
+async def test_paused_redis_is_unavailable_then_recovers(own_redis, own_redis_factory):
+    backend = await own_redis_factory(**FAST)
+    room = new_room()
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    heard = Collector()
+    await backend.subscribe(room_id, heard)
+    assert await backend.ready()
+
+    own_redis.pause()
+    try:
+        for call in (
+            backend.transact(room_id, request("m", "chat.send", {"text": "lost?"})),
+            backend.load_room(room_id),
+            backend.history(room_id, "room", 0),
+            backend.due_rooms(T0),
+        ):
+            started = time.monotonic()
+            with pytest.raises(BackendUnavailable):
+                await call
+            assert time.monotonic() - started < 3
+        assert not await backend.ready()
+        with pytest.raises(BackendUnavailable):
+            await backend.subscribe(new_room().state.id, Collector())
+
+        async def reader_noticed() -> bool:
+            return not backend._connected.is_set()
+
+        # The reader notices the silent connection and starts reconnecting.
+        await eventually(reader_noticed, within=10)
+    finally:
+        own_redis.resume()
+
+    await heard.wait_for(lambda c: c.gaps >= 1, within=10)
+    assert await backend.ready()
+    await backend.transact(room_id, request("m", "chat.send", {"text": "back"}))
+    got = await heard.wait_packets(1)
+    assert got[-1].type == "chat.message"
+    assert backend._channels.keys() == {room_id}  # the failed subscription left nothing
+
+
+async def test_restarted_redis_resubscribes_and_tells_listeners(own_redis, own_redis_factory):
+    writer = await own_redis_factory(**FAST)
+    reader = await own_redis_factory(**FAST)
+    room = new_room()
+    room_id = room.state.id
+    await writer.create_room(room)
+    heard = Collector()
+    await reader.subscribe(room_id, heard)
+
+    own_redis.kill()
+    with pytest.raises(BackendUnavailable):
+        await writer.transact(room_id, join("m", "mentor"))
+    assert not await writer.ready()
+    own_redis.start()
+
+    await heard.wait_for(lambda c: c.gaps >= 1, within=10)
+    assert await writer.ready()
+    # No persistence: the room is gone with the old server; create it again.
+    await writer.create_room(new_room(room_id=room_id))
+    await writer.transact(room_id, join("m", "mentor"))
+    got = await heard.wait_packets(1)
+    assert [(p.type, p.seq) for p in got] == [("member.joined", 1)]
+
+
+async def test_a_process_starts_while_redis_is_down(own_redis, own_redis_factory):
+    own_redis.kill()
+    backend = await own_redis_factory(**FAST)
+    assert not await backend.ready()
+    with pytest.raises(BackendUnavailable):
+        await backend.create_room(new_room())
+    own_redis.start()
+    await eventually(backend.ready, within=10)
+    room = new_room()
+    await backend.create_room(room)
+    heard = Collector()
+    async with asyncio.timeout(10):
+        while True:  # the reader connects on its own schedule
+            try:
+                await backend.subscribe(room.state.id, heard)
+                break
+            except BackendUnavailable:
+                await asyncio.sleep(0.05)
+    await backend.transact(room.state.id, join("m", "mentor"))
+    assert len(await heard.wait_packets(1)) == 1
