@@ -5,9 +5,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support.server import ServerProcess, start_server
 
 from ensemble.client import Client
-from tests.support.server import ServerProcess, start_server
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import websockets
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay
-from tenacity import wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 

@@ -225,7 +225,7 @@ class Room:
         stream: str = ROOM,
         to: str | None = None,
         at: int | None = None,
-        actor: str | None | bool = True,
+        actor: str | bool | None = True,
     ) -> None:
         """Issue an event with the next seq of its stream."""
         key = f"{DIRECT}:{to}" if stream == DIRECT else stream
