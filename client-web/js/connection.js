@@ -260,6 +260,11 @@ export class Connection {
       case "ack":
         return this.settle(frame, null);
       case "error":
+        if (this.status !== STATUS.OPEN && frame.code === "rate_limited") {
+          // A rate-limited hello is not a refusal: say hello again shortly.
+          setTimeout(() => { if (this.ws && this.status !== STATUS.OPEN) this.sendHello(); }, 1000);
+          return;
+        }
         if (this.status !== STATUS.OPEN && frame.ref == null) this.helloError = frame;
         return this.settle(frame, new RequestError(frame.code, frame.message));
       default:

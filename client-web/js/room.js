@@ -137,6 +137,12 @@ function setupJoin() {
 
 // ---- connection ---------------------------------------------------------------
 
+/** For debugging from the console (and the browser tests): the live objects. */
+window.ensemble = {
+  get conn() { return conn; },
+  get state() { return state; },
+};
+
 function connect(name, credential, token) {
   if (conn) conn.stop();
   $("#join-submit").disabled = true;
@@ -151,6 +157,7 @@ function connect(name, credential, token) {
 function onStatus(status, info) {
   const box = $("#conn");
   box.dataset.status = status;
+  if (status === STATUS.OPEN) box.dataset.resumed = String(!!info.resumed);
   let text = "Not connected";
   if (status === STATUS.CONNECTING) text = "Connecting…";
   else if (status === STATUS.OPEN) text = "Connected";
@@ -217,9 +224,9 @@ function onEvent(ev) {
   syncControls(prev, state);
   if (ev.type === "tempo.changed") metronome.reset();
   if (ev.type === "member.role" && ev.member_id === me() && prev.me.role !== state.me.role) {
-    // Another role reads other streams: start again from a fresh snapshot.
+    // The server closes this socket with 4001 next; the reconnect resumes, or
+    // brings a fresh snapshot when the new role reads other streams.
     toast(`You are now ${state.me.role === "observer" ? "an observer" : `a ${state.me.role}`}.`);
-    conn.refresh();
   }
   if (ev.type === "room.closed") notice("This room has been closed by a mentor.", true);
   scheduleRender();

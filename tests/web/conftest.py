@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from tests.support.server import ServerProcess, start_server
 
 CHROMIUM = "/usr/bin/chromium"

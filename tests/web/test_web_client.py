@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
 
@@ -149,6 +148,23 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
     expect(ann.locator("#turn-now")).to_have_text(re.compile("Bo has the turn"))
     expect(bo.locator("#announcer")).to_contain_text("your turn")
 
+    # -- a turn limit shows a countdown on every page --------------------------------
+    mentor.fill("#turns-limit", "90")
+    mentor.click("#turns-apply")
+    for page in (ann, bo):
+        expect(page.locator("#turn-mode")).to_contain_text("90 s per turn")
+    # Ann raises her hand again and the mentor gives her the turn: it runs 90 s.
+    ann.click("#hand-raise")
+    expect(bo_card).to_contain_text("has the turn")
+    ann_queue_row = mentor.locator("#queue li", has_text="Ann")
+    ann_queue_row.locator("button", has_text="Give turn").click()
+    expect(ann.locator("#turn-now")).to_have_text(re.compile("Your turn"))
+    countdown = ann.locator("#turn-countdown")
+    expect(countdown).to_have_text(re.compile(r"^01:[23]\d$"))
+    bo.click("#hand-raise")
+    ann.click("#turn-pass")
+    expect(bo.locator("#turn-now")).to_have_text(re.compile("Your turn"))
+
     # -- chat and a reaction -------------------------------------------------------
     bo.fill("#chat-text", "Playing the B section now")
     bo.press("#chat-text", "Enter")
@@ -274,3 +290,41 @@ def test_pages_send_a_content_security_policy(web_server: ServerProcess) -> None
         reply = httpx.get(web_server.http + path)
         assert reply.status_code == 200
         assert "script-src 'self'" in reply.headers["content-security-policy"]
+
+
+@pytest.mark.timeout(120)
+def test_reconnect_resumes_without_duplicates(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    room = httpx.post(
+        f"{web_server.http}/api/rooms", json={"title": "Flaky wifi", "visibility": "unlisted"}
+    ).json()
+    mentor = open_page("mentor")
+    enter_room(mentor, room["links"]["mentor"], "Mia")
+    ann = open_page("ann")
+    enter_room(ann, room["links"]["participant"], "Ann")
+    mentor.fill("#chat-text", "before the drop")
+    mentor.press("#chat-text", "Enter")
+    expect(ann.locator("#feed")).to_contain_text("before the drop")
+
+    # Drop Ann's socket and hold her reconnect back for a few seconds (backoff step 3).
+    ann.evaluate("() => { const c = window.ensemble.conn; c.attempt = 3; c.ws.close(); }")
+    expect(ann.locator("#conn")).to_have_attribute("data-status", "reconnecting")
+    expect(ann.locator("#conn-label")).to_contain_text("Reconnecting")
+    expect(mentor.locator("#people li", has_text="Ann")).to_contain_text("disconnected")
+    for text in ("missed one", "missed two"):
+        mentor.fill("#chat-text", text)
+        mentor.press("#chat-text", "Enter")
+        expect(mentor.locator("#feed")).to_contain_text(text)
+
+    expect(ann.locator("#conn")).to_have_attribute("data-status", "open", timeout=20_000)
+    expect(ann.locator("#conn")).to_have_attribute("data-resumed", "true")
+    expect(ann.locator("#feed")).to_contain_text("missed two")
+    mentor.fill("#chat-text", "after the drop")
+    mentor.press("#chat-text", "Enter")
+    expect(ann.locator("#feed")).to_contain_text("after the drop")
+    texts = feed_texts(ann)
+    for text in ("before the drop", "missed one", "missed two", "after the drop"):
+        assert texts.count(text) == 1, texts
+    assert ann.evaluate("window.ensemble.conn.token") is not None
+    expect(mentor.locator("#people li", has_text="Ann")).not_to_contain_text("disconnected")
