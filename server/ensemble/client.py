@@ -256,8 +256,8 @@ class Client:
                     future.set_exception(
                         ClientError(frame["code"], frame["message"], frame.get("ref"))
                     )
-            elif type_ == "error":
-                self._events.put_nowait(frame)
+            else:
+                self._events.put_nowait(frame)  # a reply to a raw send()
             return
         if type_ == "pong":
             self._pongs.put_nowait((frame, time.time() * 1000))
@@ -303,7 +303,7 @@ class Client:
             raise ConnectionLost("the connection dropped") from exc
 
     async def events(self) -> AsyncIterator[Event]:
-        """Every event, welcome and unsolicited error, in order, until closed for good."""
+        """Every event, welcome and unclaimed reply, in order, until closed for good."""
         while True:
             item = await self._events.get()
             if isinstance(item, Closed):
