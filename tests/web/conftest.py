@@ -72,9 +72,11 @@ def open_page(browser) -> Iterator[Callable[..., object]]:  # type: ignore[no-un
         logs.append(log)
         page.on(
             "console",
-            lambda msg: log.problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type in ("error", "assert")
-            else None,
+            lambda msg: (
+                log.problems.append(f"console {msg.type}: {msg.text}")
+                if msg.type in ("error", "assert")
+                else None
+            ),
         )
         page.on("pageerror", lambda err: log.problems.append(f"uncaught: {err}"))
         return page

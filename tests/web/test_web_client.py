@@ -83,6 +83,7 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
     mentor_link = mentor.input_value("#mentor-link")
     assert "invite=" in invite_link and "host_key=" in mentor_link
     expect(mentor.locator("#rooms")).to_contain_text("Scales club")
+    mentor.screenshot(path=str(screenshots / "home-desktop.png"), full_page=True)
     mentor.click("#open-mentor")
     mentor.fill("#join-name", "Mia")
     mentor.click("#join-submit")
@@ -112,7 +113,7 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
     for page in (mentor, ann, bo):
         wait_synced(page)
     spread, raw_spread = clock_spread([mentor, ann, bo])
-    print(f"\nclock spread across 3 pages: {spread:.1f} ms (raw attribute spread {raw_spread:.1f} ms)")
+    print(f"\nclock spread across 3 pages: {spread:.1f} ms (raw attribute: {raw_spread:.1f} ms)")
     assert spread <= CLOCK_SPREAD_LIMIT_MS
     remaining = clock_reading(ann)["remaining"]
     assert 100_000 < remaining <= 120_000
@@ -192,7 +193,8 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
     bo.select_option("#comment-to", label="Ann")
     bo.fill("#comment-text", "Lovely tone in the slow part")
     bo.click("#comment-form button[type=submit]")
-    expect(ann.locator("#feed li.aimed-at-me[data-type=comment]:not(.is-private)")).to_contain_text("Lovely tone")
+    public_to_ann = ann.locator("#feed li.aimed-at-me[data-type=comment]:not(.is-private)")
+    expect(public_to_ann).to_contain_text("Lovely tone")
     mentor.fill("#note-text", "Ann is ready for the next étude")
     mentor.click("#note-form button[type=submit]")
     expect(mentor.locator("#notes")).to_contain_text("next étude")
@@ -328,3 +330,30 @@ def test_reconnect_resumes_without_duplicates(web_server: ServerProcess, open_pa
         assert texts.count(text) == 1, texts
     assert ann.evaluate("window.ensemble.conn.token") is not None
     expect(mentor.locator("#people li", has_text="Ann")).not_to_contain_text("disconnected")
+
+
+@pytest.mark.timeout(90)
+def test_observer_watches_and_chats_but_takes_no_turn(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    room = httpx.post(
+        f"{web_server.http}/api/rooms", json={"title": "Open rehearsal", "visibility": "public"}
+    ).json()
+    mentor = open_page("mentor")
+    enter_room(mentor, room["links"]["mentor"], "Mia")
+    cy = open_page("cy")
+    enter_room(cy, room["links"]["participant"], "Cy", role="observer")
+    expect(cy.locator("#people li", has_text="Cy")).to_contain_text("observer")
+    expect(cy.locator("#goal-panel")).to_be_hidden()
+    expect(cy.locator("#turn-actions")).to_be_hidden()
+    expect(cy.locator("#comment-form")).to_be_hidden()
+    expect(cy.locator("#mentor-controls")).to_be_hidden()
+    cy.fill("#chat-text", "Just listening today")
+    cy.press("#chat-text", "Enter")
+    expect(mentor.locator("#feed")).to_contain_text("Just listening today")
+    expect(mentor.locator("#dash-empty")).to_have_text("No participants yet.")
+    # The mentor's timer reaches the observer too.
+    mentor.fill("#timer-min", "1")
+    mentor.click("#timer-start")
+    expect(cy.locator("#clock")).to_have_attribute("data-state", "running")
+    expect(cy.locator("#clock")).to_have_text(re.compile(r"^0[01]:\d\d$"))
