@@ -19,7 +19,8 @@ import { getRoom } from "./api.js";
 import { PRESETS, presetById, KIND_LABELS } from "./presets.js";
 import { programEditor } from "./program-editor.js";
 import {
-  loadSession, saveSession, updateSession, clearSession, saveHostKey, loadInvite, rememberName, rememberedName,
+  loadSession, saveSession, updateSession, clearSession, saveHostKey, loadHostKey, loadInvite, rememberName,
+  rememberedName,
 } from "./storage.js";
 
 const REACTIONS = ["👏", "👍", "🔥", "❤️", "🎉", "🙌", "🎵", "🤔"];
@@ -28,9 +29,12 @@ const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" }
 const codec = makeCodec(msgpack);
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
 const params = new URLSearchParams(location.search);
-const hostKey = params.get("host_key");
 let invite = params.get("invite");
-if (hostKey) saveHostKey(roomId, hostKey);
+// The host key arrives in the mentor link; once saved for this tab it leaves
+// the address bar (mentors share their screens). An invite link wins over a
+// host key remembered from earlier in the same tab.
+const hostKey = params.get("host_key") || (invite ? null : loadHostKey(roomId));
+if (params.get("host_key")) saveHostKey(roomId, hostKey);
 
 const announce = announcer($("#announcer"));
 let conn = null;
@@ -196,6 +200,11 @@ function onWelcome(w) {
   }
   conn.setPosition(state.epoch, state.seqs);
   persist();
+  if (params.has("host_key")) {
+    params.delete("host_key");
+    const rest = params.toString();
+    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}`);
+  }
   $("#join").hidden = true;
   $("#room").hidden = false;
   $("#join-submit").disabled = false;

@@ -329,6 +329,14 @@ def test_reconnect_resumes_without_duplicates(web_server: ServerProcess, open_pa
     for text in ("before the drop", "missed one", "missed two", "after the drop"):
         assert texts.count(text) == 1, texts
     assert ann.evaluate("window.ensemble.conn.token") is not None
+
+    # The mentor's host key leaves the address bar; a reload still comes back as mentor.
+    assert "host_key" not in mentor.url
+    mentor.reload()
+    expect(mentor.locator("#mentor-controls")).to_be_visible()
+    expect(mentor.locator("#conn")).to_have_attribute("data-status", "open")
+    expect(mentor.locator("#people li", has_text="Mia")).to_contain_text("mentor")
+    expect(mentor.locator("#people li")).to_have_count(2)
     expect(mentor.locator("#people li", has_text="Ann")).not_to_contain_text("disconnected")
 
 
@@ -357,3 +365,19 @@ def test_observer_watches_and_chats_but_takes_no_turn(web_server: ServerProcess,
     mentor.click("#timer-start")
     expect(cy.locator("#clock")).to_have_attribute("data-state", "running")
     expect(cy.locator("#clock")).to_have_text(re.compile(r"^0[01]:\d\d$"))
+
+    # Removal takes two clicks and ends Cy's session for good.
+    remove = mentor.locator("#people li", has_text="Cy").locator("button", has_text="Remove")
+    remove.click()
+    mentor.locator("#people li", has_text="Cy").locator("button", has_text="Confirm remove").click()
+    expect(cy.locator("#notice")).to_contain_text("removed you")
+    expect(cy.locator("#conn")).to_have_attribute("data-status", "closed")
+    expect(mentor.locator("#people")).not_to_contain_text("Cy")
+
+    # Closing the room tells everyone still in it.
+    dee = open_page("dee")
+    enter_room(dee, room["links"]["participant"], "Dee")
+    mentor.click("#room-close")
+    mentor.click("#room-close")
+    expect(dee.locator("#notice")).to_contain_text("closed")
+    expect(dee.locator("#conn")).to_have_attribute("data-status", "closed")
