@@ -55,6 +55,14 @@ function setupCreate() {
     }
   });
 
+  $("#create-another").addEventListener("click", () => {
+    form.reset();
+    customBox.hidden = true;
+    $("#created").hidden = true;
+    form.hidden = false;
+    $("#title").focus();
+  });
+
   for (const b of document.querySelectorAll("button.copy")) {
     b.addEventListener("click", async () => {
       const input = document.getElementById(b.dataset.copy);
