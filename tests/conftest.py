@@ -12,8 +12,13 @@ from ensemble.client import Client
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[ServerProcess]:
-    """One real server process for the app tests (rooms keep tests apart)."""
-    process = start_server("--grace-ms", "1000")
+    """One real server process for the app tests (rooms keep tests apart).
+
+    Its rate limit is raised so tests can send bursts; the limit itself is
+    tested on a server with the defaults.
+    """
+    process = start_server("--grace-ms", "1000",
+                           env={"ENSEMBLE_RATE_PER_S": "500", "ENSEMBLE_RATE_BURST": "500"})
     yield process
     process.stop()
 
@@ -46,6 +51,21 @@ class Rooms:
     async def close(self) -> None:
         for client in self.clients:
             await client.close()
+
+
+@pytest.fixture(scope="session")
+def default_server() -> Iterator[ServerProcess]:
+    """A server with every setting at its default but the grace period."""
+    process = start_server("--grace-ms", "1000")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def default_rooms(default_server: ServerProcess) -> AsyncIterator[Rooms]:
+    helper = Rooms(default_server)
+    yield helper
+    await helper.close()
 
 
 @pytest.fixture

@@ -120,11 +120,16 @@ class Client:
         host_key: str | None = None,
         token: str | None = None,
         role: str | None = None,
+        resume: dict[str, Any] | None = None,
         encoding: str = "msgpack",
         reconnect: bool = True,
         timeout: float = 10.0,
     ) -> Client:
-        """Connect, say hello, and return once welcomed (raises ClientError if refused)."""
+        """Connect, say hello, and return once welcomed (raises ClientError if refused).
+
+        `resume` ({"epoch": ..., "room": seq, ...}, with `token`) asks for the
+        events missed since those seqs, as after an automatic reconnect.
+        """
         hello: dict[str, Any] = {"type": "hello", "room": room, "name": name}
         for key, value in (("invite", invite), ("host_key", host_key), ("token", token),
                            ("role", role)):
@@ -132,6 +137,10 @@ class Client:
                 hello[key] = value
         client = cls([urls] if isinstance(urls, str) else urls, hello, encoding=encoding,
                      reconnect=reconnect)
+        if resume is not None and token is not None:
+            client.token = token
+            client.epoch = resume.get("epoch", "")
+            client.seqs = {k: v for k, v in resume.items() if k != "epoch"}
         await client._open(timeout)
         return client
 
@@ -161,7 +170,8 @@ class Client:
             hello.pop("host_key", None)
             hello.pop("role", None)
             hello["token"] = self.token
-            hello["resume"] = {"epoch": self.epoch, **self.seqs}
+            if self.epoch:
+                hello["resume"] = {"epoch": self.epoch, **self.seqs}
         await ws.send(encode(hello, self.fmt) if self.fmt is Format.MSGPACK
                       else encode(hello, self.fmt).decode())
         while True:
@@ -181,8 +191,9 @@ class Client:
             self.seqs = dict(welcome["seqs"])
         else:
             self.seqs = {s: self.seqs.get(s, 0) for s in welcome["seqs"]}
+        if self.welcomes:  # a reconnect: consumers learn whether it resumed
+            self._events.put_nowait(welcome)
         self.welcomes.append(welcome)
-        self._events.put_nowait(welcome)
         self._welcomed.set()
 
     # -- the connection loop -----------------------------------------------------
@@ -206,7 +217,7 @@ class Client:
     async def _reconnect(self) -> None:
         self._welcomed.clear()
         retrying = AsyncRetrying(
-            wait=wait_exponential_jitter(initial=0.05, max=2.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.1),
             stop=stop_after_delay(self.reconnect_for_s),
             retry=retry_if_exception_type((OSError, InvalidHandshake, ConnectionClosed,
                                            TimeoutError, ClientError)),
@@ -303,7 +314,8 @@ class Client:
             raise ConnectionLost("the connection dropped") from exc
 
     async def events(self) -> AsyncIterator[Event]:
-        """Every event, welcome and unclaimed reply, in order, until closed for good."""
+        """Every event, unclaimed reply and later welcome (after a reconnect), in order,
+        until closed for good. The first welcome is `welcomes[0]`."""
         while True:
             item = await self._events.get()
             if isinstance(item, Closed):

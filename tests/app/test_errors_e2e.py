@@ -125,7 +125,8 @@ async def test_not_found_and_conflict(rooms):
     assert refused.value.code == "conflict"
 
 
-async def test_too_many_requests_are_rate_limited_then_cut(rooms):
+async def test_too_many_requests_are_rate_limited_then_cut(default_rooms):
+    rooms = default_rooms
     room = await rooms.create()
     pat = await rooms.join(room, "Pat")
     codes = []
