@@ -78,5 +78,6 @@ def _convert(type_: Any, raw: str, name: str) -> Any:
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise SystemExit(f"{ENV_PREFIX}{name.upper()} must be a {kind}, got {raw!r}") from None
+        what = {"int": "an integer", "float": "a number"}[kind]
+        raise SystemExit(f"{ENV_PREFIX}{name.upper()} must be {what}, got {raw!r}") from None
     return raw

@@ -39,4 +39,26 @@ def validate(message: dict[str, Any], kind: str = "requests") -> None:
     if error is None:
         return
     where = "/".join(str(p) for p in error.absolute_path) or "the frame"
-    raise SchemaError(f"{where}: {error.message}")
+    raise SchemaError(f"{where}: {_explain(error)}")
+
+
+def _explain(error: Any) -> str:
+    """Say what is wrong without echoing the (possibly huge) value back."""
+    rule, limit = error.validator, error.validator_value
+    if rule == "maxLength":
+        return f"is longer than {limit} characters"
+    if rule == "minLength":
+        return f"is shorter than {limit} characters" if limit > 1 else "is empty"
+    if rule == "maxItems":
+        return f"has more than {limit} items"
+    if rule == "maximum":
+        return f"is more than {limit}"
+    if rule == "minimum":
+        return f"is less than {limit}"
+    if rule == "type":
+        return f"should be of type {limit}"
+    if rule == "enum":
+        return "should be one of " + ", ".join(map(str, limit))
+    if rule == "pattern":
+        return "is blank or malformed"
+    return str(error.message)
