@@ -14,6 +14,7 @@ export class Metronome {
     this.ctx = null;
     this.timer = null;
     this.scheduledUntil = 0;
+    this.scheduled = 0; // clicks handed to the audio clock so far
   }
 
   get on() {
@@ -64,5 +65,6 @@ export class Metronome {
     osc.connect(gain).connect(ctx.destination);
     osc.start(t);
     osc.stop(t + 0.06);
+    this.scheduled += 1;
   }
 }

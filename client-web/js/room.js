@@ -145,6 +145,7 @@ function setupJoin() {
 window.ensemble = {
   get conn() { return conn; },
   get state() { return state; },
+  get metronome() { return metronome; },
 };
 
 function connect(name, credential, token) {

@@ -207,6 +207,9 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
     for page in (ann, bo):
         expect(page.locator("#beat .b")).to_have_count(3)
         expect(page.locator("#beat")).to_contain_text("120 bpm")
+    ann.check("#audio-click")  # Web Audio clicks on the shared beats
+    ann.wait_for_function("() => window.ensemble.metronome.scheduled >= 2")
+    expect(ann.locator("#audio-click")).to_be_checked()
 
     # -- a participant reloads mid-sprint and comes back to the same phase and clock --
     bo.reload()
@@ -382,3 +385,24 @@ def test_observer_watches_and_chats_but_takes_no_turn(web_server: ServerProcess,
     mentor.click("#room-close")
     expect(dee.locator("#notice")).to_contain_text("closed")
     expect(dee.locator("#conn")).to_have_attribute("data-status", "closed")
+
+
+@pytest.mark.timeout(60)
+def test_wrong_invite_says_why_and_lets_you_retry(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    room = httpx.post(
+        f"{web_server.http}/api/rooms", json={"title": "Locked", "visibility": "unlisted"}
+    ).json()
+    page = open_page("guest")
+    page.goto(f"{web_server.http}/r/{room['room_id']}?invite=not-the-code")
+    expect(page.locator("#join-title")).to_have_text("Locked")
+    page.fill("#join-name", "Guest")
+    page.click("#join-submit")
+    expect(page.locator("#join-error")).to_contain_text("Could not join")
+    expect(page.locator("#join")).to_be_visible()
+    expect(page.locator("#join-submit")).to_be_enabled()
+    page.goto(room["links"]["participant"])
+    expect(page.locator("#join-name")).to_have_value("Guest")  # remembered
+    page.click("#join-submit")
+    expect(page.locator("#room")).to_be_visible()
