@@ -29,6 +29,7 @@ from tenacity import (
 )
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.typing import Subprotocol
 
 from ensemble.wire.codec import (
     JSON_SUBPROTOCOL,
@@ -156,7 +157,9 @@ class Client:
         self._runner = asyncio.create_task(self._run())
 
     async def _dial(self) -> ClientConnection:
-        subprotocol = MSGPACK_SUBPROTOCOL if self.fmt is Format.MSGPACK else JSON_SUBPROTOCOL
+        subprotocol = Subprotocol(
+            MSGPACK_SUBPROTOCOL if self.fmt is Format.MSGPACK else JSON_SUBPROTOCOL
+        )
         url = self.urls[self._url_index % len(self.urls)]
         return await websockets.connect(
             url, subprotocols=[subprotocol], compression=None, proxy=None, open_timeout=5,

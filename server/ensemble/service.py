@@ -9,6 +9,7 @@ connections of processes that died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,10 +248,8 @@ class RoomService:
                 log.exception("scheduler pass failed")
                 delay = 0.5
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     async def _tick_due(self) -> None:
         now = self.clock.now_ms()

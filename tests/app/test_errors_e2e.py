@@ -26,7 +26,7 @@ async def raw_reply(client: Client, frame) -> dict:
 
 
 async def still_alive(client: Client) -> None:
-    offset, _ = await client.sync_clock(samples=1)
+    _offset, _ = await client.sync_clock(samples=1)
     assert client.closed is None
 
 

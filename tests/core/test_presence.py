@@ -1,7 +1,6 @@
-from tests.core.helpers import RoomDriver
-
 from ensemble.core import Room
 from ensemble.core.state import RoomState
+from tests.core.helpers import RoomDriver
 
 
 def test_join_announces_the_member_connected():

@@ -78,7 +78,7 @@ def test_leaving_or_demoted_members_leave_the_queue():
 
 
 def test_turn_lengths_are_recorded_for_the_report():
-    d, mia, (a, b) = room_with(2)
+    d, _mia, (a, b) = room_with(2)
     d.do(a, "hand.raise")
     d.do(b, "hand.raise")
     d.now += 4000

@@ -54,7 +54,8 @@ def timer_pause(room: Room, actor: str, payload: dict[str, Any]) -> None:
     timer = room.state.timer
     if timer.state != "running":
         raise Conflict("the timer is not running")
-    _set_timer(room, Timer("paused", timer.label, timer.duration_ms, None, timer.remaining(room.now)))
+    remaining = timer.remaining(room.now)
+    _set_timer(room, Timer("paused", timer.label, timer.duration_ms, None, remaining))
 
 
 def timer_resume(room: Room, actor: str, payload: dict[str, Any]) -> None:

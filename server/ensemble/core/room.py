@@ -8,6 +8,7 @@ it. `next_deadline()` tells the caller when the room next needs a `tick`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -185,9 +186,7 @@ class Room:
             due.append((self.state.turns.ends_at, lambda t: turns.expire_turn(self, t)))
         for member in self.state.members.values():
             if member.leave_at is not None and member.present:
-                due.append(
-                    (member.leave_at, lambda t, m=member: presence.grace_over(self, m, t))
-                )
+                due.append((member.leave_at, functools.partial(presence.grace_over, self, member)))
         return due
 
     def next_deadline(self) -> int | None:

@@ -10,6 +10,7 @@ so a client sees each stream gapless and in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import secrets
@@ -85,10 +86,8 @@ class Session:
             await asyncio.gather(reader, self._writer, *self._tasks, return_exceptions=True)
             await self._leave()
             if self._close is not None:
-                try:
+                with contextlib.suppress(RuntimeError, OSError):
                     await self.websocket.close(*self._close)
-                except (RuntimeError, OSError):
-                    pass
             self.metrics.connections.dec()
 
     def close(self, code: int, reason: str = "") -> None:
