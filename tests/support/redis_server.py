@@ -26,8 +26,11 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, persist: bool = False) -> None:
+        """`persist`: an append-only file fsynced on every write, so the data
+        survives kill + restart (the default keeps nothing)."""
         self.port = port or free_port()
+        self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
         self._dir = tempfile.mkdtemp(prefix="ensemble-redis-")
         self.paused = False
@@ -49,7 +52,8 @@ class RedisServer:
                 "--port", str(self.port),
                 "--bind", "127.0.0.1",
                 "--save", "",
-                "--appendonly", "no",
+                "--appendonly", "yes" if self.persist else "no",
+                "--appendfsync", "always",
                 "--dir", self._dir,
                 "--loglevel", "warning",
             ],
@@ -110,8 +114,8 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def running_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
+def running_redis(*, persist: bool = False) -> Iterator[RedisServer]:
+    server = RedisServer(persist=persist)
     try:
         server.start()
         yield server

@@ -1,0 +1,89 @@
+"""Several real `ensemble serve --redis` processes on one real redis-server."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ensemble.client import Client
+from tests.support.redis_server import RedisServer
+from tests.support.server import ServerProcess, free_port
+
+# Short leases so a killed process's connections are noticed within seconds.
+CLUSTER_ENV = {"ENSEMBLE_PRESENCE_TTL_MS": "1500"}
+# Server logs stay here for a failed run (`--log-level info` after ours wins).
+LOGS = Path(tempfile.gettempdir()) / "ensemble-cluster-logs"
+LOGS.mkdir(exist_ok=True)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(persist=True)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+class Cluster:
+    """N server processes sharing one Redis, and the clients connected to them."""
+
+    def __init__(self, redis: RedisServer) -> None:
+        self.redis = redis
+        self.servers: list[ServerProcess] = []
+        self.clients: list[Client] = []
+
+    def start(self, count: int, *args: str) -> list[ServerProcess]:
+        for _ in range(count):
+            port = free_port()
+            process = ServerProcess(
+                port,
+                ["--redis", self.redis.url, "--log-level", "info", *args],
+                dict(CLUSTER_ENV),
+                log_path=LOGS / f"server-{port}.log",
+            )
+            self.servers.append(process.start())
+        return self.servers
+
+    async def create(self, server: ServerProcess | None = None, **body: Any) -> dict[str, Any]:
+        body.setdefault("title", "Cluster practice")
+        body.setdefault("visibility", "public")
+        async with httpx.AsyncClient() as http:
+            reply = await http.post(f"{(server or self.servers[0]).http}/api/rooms", json=body)
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    async def join(
+        self,
+        room: dict[str, Any],
+        name: str,
+        servers: ServerProcess | list[ServerProcess],
+        *,
+        mentor: bool = False,
+        **kw: Any,
+    ) -> Client:
+        if mentor:
+            kw.setdefault("host_key", room["host_key"])
+        else:
+            kw.setdefault("invite", room["invite"])
+        urls = [s.ws for s in (servers if isinstance(servers, list) else [servers])]
+        client = await Client.connect(urls, room=room["room_id"], name=name, **kw)
+        self.clients.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture
+async def cluster(redis_server: RedisServer) -> AsyncIterator[Cluster]:
+    helper = Cluster(redis_server)
+    yield helper
+    await helper.close()
