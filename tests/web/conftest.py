@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from tests.support.server import ServerProcess, start_server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
 
@@ -406,3 +407,32 @@ def test_wrong_invite_says_why_and_lets_you_retry(web_server: ServerProcess, ope
     expect(page.locator("#join-name")).to_have_value("Guest")  # remembered
     page.click("#join-submit")
     expect(page.locator("#room")).to_be_visible()
+
+
+@pytest.mark.timeout(90)
+def test_role_change_switches_the_view(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    room = httpx.post(
+        f"{web_server.http}/api/rooms", json={"title": "Co-teaching", "visibility": "unlisted"}
+    ).json()
+    mentor = open_page("mentor")
+    enter_room(mentor, room["links"]["mentor"], "Mia")
+    mentor.fill("#note-text", "only for mentors")
+    mentor.click("#note-form button[type=submit]")
+    expect(mentor.locator("#notes")).to_contain_text("only for mentors")
+    ann = open_page("ann")
+    enter_room(ann, room["links"]["participant"], "Ann")
+    expect(ann.locator("#mentor-controls")).to_be_hidden()
+
+    mentor.locator("#people li", has_text="Ann").locator("select").select_option("mentor")
+    expect(ann.locator("#mentor-controls")).to_be_visible()
+    expect(ann.locator("#conn")).to_have_attribute("data-status", "open")
+    expect(ann.locator("#notes")).to_contain_text("only for mentors")
+    expect(ann.locator("#goal-panel")).to_be_hidden()
+
+    mentor.locator("#people li", has_text="Ann").locator("select").select_option("participant")
+    expect(ann.locator("#mentor-controls")).to_be_hidden()
+    expect(ann.locator("#goal-panel")).to_be_visible()
+    expect(ann.locator("#conn")).to_have_attribute("data-status", "open")
+    assert "only for mentors" not in ann.locator("body").inner_text()
