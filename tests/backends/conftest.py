@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.support.redis_server import RedisServer
 
 from ensemble.backends.memory import MemoryBackend
 from ensemble.settings import Settings
+from tests.support.redis_server import RedisServer
 
 BackendFactory = Callable[..., Awaitable[Any]]
 
