@@ -161,6 +161,9 @@ class RoomService:
                 )
             return outcome
 
+        # Lease the connection before it enters the room: should this process
+        # die right after, the lease lapses and a survivor disconnects it.
+        await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
         reply = (await self.run(room_id, command)).reply
         role = reply["role"]
         token = self.tokens.sign(SessionClaims(room_id, member_id, role))
