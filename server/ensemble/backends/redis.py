@@ -218,7 +218,9 @@ class RedisBackend:
         self._redis = self._pubsub_client = None
 
     @property
-    def redis(self) -> aioredis.Redis:
+    def redis(self) -> Any:
+        # Any: redis-py's stubs type replies as bytes | str; with
+        # decode_responses=False they are always bytes.
         if self._redis is None:
             raise RuntimeError("RedisBackend used before start() or after close()")
         return self._redis
