@@ -153,11 +153,12 @@ class RoomService:
                     member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now
                 )
             if outcome.error is None:
+                member_role = room.state.members[member_id].role
                 outcome.reply.update(
-                    snapshot=room.snapshot(),
+                    snapshot=room.snapshot(member_role),
                     seqs=room.seqs_for(member_id),
                     epoch=room.state.epoch,
-                    role=room.state.members[member_id].role,
+                    role=member_role,
                 )
             return outcome
 

@@ -55,7 +55,8 @@ async def test_list_shows_public_open_rooms_with_live_counts(http, rooms):
     listing = (await http.get("/api/rooms")).json()["rooms"]
     mine = {r["room_id"]: r for r in listing}
     assert mine[public["room_id"]] == {"room_id": public["room_id"], "title": "Open jam",
-                                       "visibility": "public", "members": 2}
+                                       "visibility": "public", "members": 2,
+                                       "invite": public["invite"]}  # anyone may join
     assert unlisted["room_id"] not in mine
     one = (await http.get(f"/api/rooms/{unlisted['room_id']}")).json()
     assert one["title"] == "Secret jam" and one["members"] == 0

@@ -9,7 +9,7 @@ def test_goal_set_and_check():
     d.do(pat, "goal.check", result="partial", note="half of it")
     assert d.events[-1].fields == {"member_id": pat, "result": "partial", "note": "half of it"}
     assert d.refuse(mia, "goal.set", text="x") == "forbidden"
-    assert d.room.snapshot()["goals"][pat] == {
+    assert d.room.snapshot("participant")["goals"][pat] == {
         "text": "Chapter 3 draft", "result": "partial", "note": "half of it"}
 
 

@@ -43,7 +43,7 @@ def test_disconnected_member_leaves_after_grace_unless_back():
     assert d.types(out) == ["member.left"]
     assert out.events[0].fields == {"member_id": pat, "reason": "left"}
     assert out.events[0].actor is None
-    assert all(m["id"] != pat for m in d.room.snapshot()["members"])
+    assert all(m["id"] != pat for m in d.room.snapshot("participant")["members"])
 
 
 def test_member_back_after_leaving_joins_again_with_same_id():
@@ -105,7 +105,17 @@ def test_credentials_are_checked():
     assert not d.room.check_invite("invite-codf")
     assert d.room.check_host_key("host-key")
     assert not d.room.check_host_key("invite-code")
-    assert "invite-code" not in str(d.room.state.to_dict())
+    assert "host-key" not in str(d.room.state.to_dict())  # only its hash is kept
+
+
+def test_mentors_see_the_invite_and_so_does_everyone_in_a_public_room():
+    d = RoomDriver()
+    assert d.room.snapshot("mentor")["room"]["invite"] == "invite-code"
+    assert d.room.snapshot("participant")["room"]["invite"] == "invite-code"  # public
+    d.room.state.visibility = "unlisted"
+    assert "invite" not in d.room.snapshot("participant")["room"]
+    assert "invite" not in d.room.summary()
+    assert d.room.snapshot("mentor")["room"]["invite"] == "invite-code"
 
 
 def test_state_round_trips_through_a_dict():
@@ -119,4 +129,4 @@ def test_state_round_trips_through_a_dict():
     d.do(mia, "comment.send", text="nice", to=pat)
     copy = Room(RoomState.from_dict(d.room.state.to_dict()))
     assert copy.state == d.room.state
-    assert copy.snapshot() == d.room.snapshot()
+    assert copy.snapshot("mentor") == d.room.snapshot("mentor")

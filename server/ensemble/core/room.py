@@ -98,7 +98,7 @@ class Room:
                 visibility=visibility,
                 epoch=epoch,
                 created_at=now,
-                invite_hash=hash_secret(invite),
+                invite=invite,
                 host_key_hash=hash_secret(host_key),
                 grace_ms=grace_ms,
                 program=program,
@@ -108,7 +108,7 @@ class Room:
     # -- credentials ---------------------------------------------------------
 
     def check_invite(self, invite: str) -> bool:
-        return hmac.compare_digest(hash_secret(invite), self.state.invite_hash)
+        return hmac.compare_digest(invite.encode(), self.state.invite.encode())
 
     def check_host_key(self, host_key: str) -> bool:
         return hmac.compare_digest(hash_secret(host_key), self.state.host_key_hash)
@@ -247,16 +247,19 @@ class Room:
             seqs[MENTORS] = self.state.seqs.get(MENTORS, 0)
         return seqs
 
-    def snapshot(self) -> dict[str, Any]:
-        """The room as a newcomer sees it (the transport adds `recent`)."""
+    def snapshot(self, role: str) -> dict[str, Any]:
+        """The room as a newcomer with `role` sees it (the transport adds `recent`)."""
         state = self.state
+        room: dict[str, Any] = {
+            "id": state.id,
+            "title": state.title,
+            "visibility": state.visibility,
+            "state": "closed" if self.closed else "open",
+        }
+        if role == MENTOR or state.visibility == "public":
+            room["invite"] = state.invite
         return {
-            "room": {
-                "id": state.id,
-                "title": state.title,
-                "visibility": state.visibility,
-                "state": "closed" if self.closed else "open",
-            },
+            "room": room,
             "members": [m.public() for m in self.present_members()],
             "timer": state.timer.public(),
             "sprint": state.sprint.public(),
@@ -266,15 +269,19 @@ class Room:
         }
 
     def summary(self) -> dict[str, Any]:
-        """The public listing of the room: never a secret."""
+        """The listing of the room. A public room's invite is its open door; an
+        unlisted room's invite and every host key stay out."""
         state = self.state
-        return {
+        summary = {
             "room_id": state.id,
             "title": state.title,
             "visibility": state.visibility,
             "members": sum(1 for m in state.members.values() if m.present and m.connected),
             "state": "closed" if self.closed else "open",
         }
+        if state.visibility == "public":
+            summary["invite"] = state.invite
+        return summary
 
     def report(self, now: int) -> dict[str, Any]:
         return build_report(self.state, now)

@@ -167,7 +167,7 @@ class RoomState:
     visibility: str
     epoch: str
     created_at: int
-    invite_hash: str
+    invite: str  # the door code: mentors see it, and public rooms show it to all
     host_key_hash: str
     grace_ms: int
     program: dict[str, Any] | None = None

@@ -106,7 +106,8 @@ class HttpApi:
 
 
 def _listing(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: summary[k] for k in ("room_id", "title", "visibility", "members")}
+    return {k: summary[k] for k in ("room_id", "title", "visibility", "members", "invite")
+            if k in summary}
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
