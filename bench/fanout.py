@@ -7,8 +7,8 @@ It starts its own server processes (and redis-server with --redis) on free
 loopback ports, connects the clients spread over the processes, and prints
 deliveries per second and the fan-out latency (from the event's commit time,
 `at`, to its arrival at a client; one machine, so one clock) at p50/p99/max.
-The load generator runs in this one Python process: on a small machine it
-competes with the servers for CPU, so the figures are a floor.
+The load runs in --workers processes of its own; on a small machine they
+compete with the servers for the same cores, so the figures are a floor.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,74 +74,88 @@ async def run(args: argparse.Namespace) -> None:
 
 async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> None:
     per_room = args.clients // args.rooms
-    rooms = []
     async with httpx.AsyncClient() as http:
-        for i in range(args.rooms):
-            reply = await http.post(f"{servers[0].http}/api/rooms", json={"title": f"bench {i}"})
-            rooms.append(reply.json())
+        rooms = [
+            (await http.post(f"{servers[0].http}/api/rooms", json={"title": f"bench {i}"})).json()
+            for i in range(args.rooms)
+        ]
+    # Members of a room are spread over the server processes; rooms are spread
+    # over the load workers, each a process of its own.
+    urls = [s.ws for s in servers]
+    shares = [rooms[w::args.workers] for w in range(args.workers)]
+    start_at = time.time() + 2 + args.clients / 200  # time for everyone to connect
+    jobs = [
+        {"rooms": share, "urls": urls, "per_room": per_room, "rate": args.rate,
+         "seconds": args.seconds, "start_at": start_at, "offset": w}
+        for w, share in enumerate(shares) if share
+    ]
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(len(jobs), mp_context=get_context("spawn")) as pool:
+        results = await asyncio.gather(
+            *(loop.run_in_executor(pool, run_worker, job) for job in jobs)
+        )
+    latencies = sorted(x for r in results for x in r["latencies"])
+    received = sum(r["received"] for r in results)
+    elapsed = args.seconds
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else float("nan")
+    mode = f"{args.processes} server process(es)" + (" + Redis" if args.redis else ", in-memory")
+    print(f"fan-out: {mode}, {per_room * args.rooms} clients in {args.rooms} rooms, "
+          f"{args.rate:g} msg/s per room for {args.seconds:g} s, {len(jobs)} load workers")
+    print(f"  offered:      {args.rate * args.rooms * per_room / 1:,.0f} deliveries/s")
+    print(f"  deliveries/s: {received / elapsed:,.0f}  ({received:,} frames)")
+    if latencies:
+        print(f"  latency ms:   p50 {p50:.1f}  p99 {p99:.1f}  max {latencies[-1]:.1f}")
 
+
+def run_worker(job: dict[str, Any]) -> dict[str, Any]:
+    return asyncio.run(worker(job))
+
+
+async def worker(job: dict[str, Any]) -> dict[str, Any]:
+    """One load process: its rooms' clients, one sender each, measured until the end."""
     latencies: list[float] = []
     received = 0
     clients: list[Client] = []
     senders: list[Client] = []
-    for r, room in enumerate(rooms):
-        for k in range(per_room):
-            server = servers[(r * per_room + k) % len(servers)]
-            mentor = k == 0
-            client = await Client.connect(
-                server.ws, room=room["room_id"], name=f"c{k}",
-                **({"host_key": room["host_key"]} if mentor else {"invite": room["invite"]}),
-            )
+    urls = job["urls"]
+    n = job["offset"]
+    for room in job["rooms"]:
+        for k in range(job["per_room"]):
+            n += 1
+            credential = {"host_key": room["host_key"]} if k == 0 else {"invite": room["invite"]}
+            client = await Client.connect(urls[n % len(urls)], room=room["room_id"],
+                                          name=f"c{k}", **credential)
             clients.append(client)
-            if mentor:
+            if k == 0:
                 senders.append(client)
-
-    stop = asyncio.Event()
+    start, end = job["start_at"], job["start_at"] + job["seconds"]
 
     async def listen(client: Client) -> None:
         nonlocal received
         async for event in client.events():
-            if event["type"] == "chat.message":
-                latencies.append(time.time() * 1000 - event["at"])
+            now = time.time() * 1000
+            if event["type"] == "chat.message" and start * 1000 <= event["at"] < end * 1000:
+                latencies.append(now - event["at"])
                 received += 1
-            if stop.is_set():
-                return
 
     async def send(client: Client) -> None:
-        interval = 1 / args.rate
-        next_at = time.monotonic()
-        while not stop.is_set():
+        interval = 1 / job["rate"]
+        next_at = start
+        while next_at < end:
+            await asyncio.sleep(max(0.0, next_at - time.time()))
             await client.send({"type": "chat.send", "text": "tick"})
             next_at += interval
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     listeners = [asyncio.create_task(listen(c)) for c in clients]
-    await asyncio.sleep(0.5)
-    latencies.clear()
-    received = 0
-    started = time.monotonic()
-    sending = [asyncio.create_task(send(c)) for c in senders]
-    await asyncio.sleep(args.seconds)
-    stop.set()
-    elapsed = time.monotonic() - started
-    for task in sending:
-        task.cancel()
-    await asyncio.sleep(0.5)
+    await asyncio.gather(*(send(c) for c in senders))
+    await asyncio.sleep(1.0)  # the last deliveries
     for task in listeners:
         task.cancel()
-    await asyncio.gather(*sending, *listeners, return_exceptions=True)
+    await asyncio.gather(*listeners, return_exceptions=True)
     for client in clients:
         await client.close()
-
-    latencies.sort()
-    p50 = statistics.median(latencies) if latencies else float("nan")
-    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
-    mode = f"{args.processes} process(es)" + (" + Redis" if args.redis else ", in-memory")
-    print(f"fan-out: {mode}, {len(clients)} clients in {args.rooms} rooms, "
-          f"{args.rate} msg/s per room for {args.seconds} s")
-    print(f"  deliveries/s: {received / elapsed:,.0f}  ({received:,} frames)")
-    print(f"  latency ms:   p50 {p50:.1f}  p99 {p99:.1f}  max {latencies[-1]:.1f}"
-          if latencies else "  no deliveries")
+    return {"latencies": latencies, "received": received}
 
 
 def main() -> None:
@@ -149,6 +166,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--redis", action="store_true", help="share rooms through Redis")
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes")
     asyncio.run(run(parser.parse_args()))
 
 
