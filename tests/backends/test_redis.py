@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import msgpack
 import pytest
 import redis.asyncio as aioredis
 
@@ -224,3 +225,22 @@ async def test_a_process_starts_while_redis_is_down(own_redis, own_redis_factory
                 await asyncio.sleep(0.05)
     await backend.transact(room.state.id, join("m", "mentor"))
     assert len(await heard.wait_packets(1)) == 1
+
+
+def test_stored_state_is_msgpack_of_to_dict():
+    from ensemble.backends.redis import dump_state
+
+    room = new_room()
+    for command in (
+        join("m", "mentor"),
+        join("p"),
+        request("m", "sprint.start", {"phases": PHASES}),
+        request("p", "goal.set", {"text": "scales"}),
+        request("p", "hand.raise"),
+        request("m", "comment.send", {"text": "ok", "to": "p", "private": True}),
+        request("p", "reaction.send", {"emoji": "👏", "to": "m"}),
+        request("m", "tempo.start"),
+    ):
+        assert command(room).error is None
+    assert msgpack.unpackb(dump_state(room.state), raw=False) == room.state.to_dict()
+    assert dump_state(room.state) == msgpack.packb(room.state.to_dict(), use_bin_type=True)
