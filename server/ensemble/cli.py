@@ -64,6 +64,9 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.hard_frame_bytes,
+        # Compression would re-encode every frame per connection; an event is
+        # encoded once and the same bytes go to every socket.
+        ws_per_message_deflate=False,
         ws_ping_interval=20,
         ws_ping_timeout=20,
         log_level=settings.log_level,
