@@ -206,3 +206,11 @@ async def test_a_token_only_opens_its_own_room(rooms):
     with pytest.raises(ClientError):
         await Client.connect(rooms.server.ws, room=second["room_id"], name="Pat",
                              invite=first["invite"])
+
+
+async def test_frames_beyond_the_hard_limit_close_1009(server):
+    async with websockets.connect(server.ws, max_size=None) as ws:
+        await ws.send("x" * (1024 * 1024 + 1))
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+        assert ws.close_code == 1009
