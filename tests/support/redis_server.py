@@ -25,11 +25,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortTaken(RuntimeError):
+    """redis-server exited at start (most likely its port was taken)."""
+
+
 class RedisServer:
     def __init__(self, port: int | None = None, *, persist: bool = False) -> None:
         """`persist`: an append-only file fsynced on every write, so the data
         survives kill + restart (the default keeps nothing)."""
         self.port = port or free_port()
+        self._port_chosen = port is not None
         self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
         self._dir = tempfile.mkdtemp(prefix="ensemble-redis-")
@@ -45,6 +50,21 @@ class RedisServer:
         return self.process.pid
 
     def start(self, timeout: float = 10.0) -> None:
+        """Start; a first start on a port picked here moves to another port when
+        the picked one was taken meanwhile (other test runs pick ports too)."""
+        for _ in range(5):
+            try:
+                self._spawn(timeout)
+                break
+            except PortTaken:
+                if self._port_chosen:
+                    raise
+                self.port = free_port()
+        else:
+            raise RuntimeError("redis-server found no free port")
+        self._port_chosen = True  # restarts keep this port: clients reconnect to it
+
+    def _spawn(self, timeout: float) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
         self.process = subprocess.Popen(
             [
@@ -68,7 +88,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+                raise PortTaken(f"redis-server exited with {self.process.returncode}")
             if self.ping():
                 return
             time.sleep(0.02)
