@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,7 @@ def test_port_from_environment_and_python_dash_m():
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable.replace("python", "ensemble"), "--help"],
+    script = Path(sys.executable).parent / "ensemble"
+    out = subprocess.run([str(script), "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "serve" in out
