@@ -223,7 +223,11 @@ class RedisBackend:
 
     async def close(self) -> None:
         if self._reader is not None:
-            self._reader.cancel()
+            # redis-py's get_message can swallow a cancellation that lands as
+            # its own read timeout expires; cancel until the reader is gone.
+            while not self._reader.done():
+                self._reader.cancel()
+                await asyncio.wait({self._reader}, timeout=0.2)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
