@@ -39,12 +39,7 @@ from ensemble.wire.codec import (
     decode,
     encode,
 )
-from ensemble.wire.codes import CloseCode
-
-TERMINAL_CODES = frozenset({
-    CloseCode.NORMAL, CloseCode.POLICY, CloseCode.TOO_BIG, CloseCode.REMOVED,
-    CloseCode.ROOM_CLOSED, CloseCode.HELLO_TIMEOUT,
-})
+from ensemble.wire.codes import TERMINAL_CODES
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,14 @@ class CloseCode(IntEnum):
     HELLO_TIMEOUT = 4102  # no hello in time: terminal
 
 
-RECONNECT_CODES = frozenset({
-    CloseCode.GOING_AWAY,
-    CloseCode.INTERNAL,
-    CloseCode.TRY_AGAIN,
-    CloseCode.SLOW_CONSUMER,
-    CloseCode.RESYNC,
-    CloseCode.ABUSIVE,
+# After these a client stops; after any other code (listed or not, and 1006
+# for a connection lost without a close frame) it reconnects and resumes.
+TERMINAL_CODES = frozenset({
+    CloseCode.NORMAL,
+    CloseCode.POLICY,
+    CloseCode.TOO_BIG,
+    CloseCode.REMOVED,
+    CloseCode.ROOM_CLOSED,
+    CloseCode.HELLO_TIMEOUT,
 })
+RECONNECT_CODES = frozenset(CloseCode) - TERMINAL_CODES
