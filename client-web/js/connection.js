@@ -19,6 +19,7 @@ export const CLOSE = Object.freeze({
   POLICY: 1008,
   TOO_BIG: 1009,
   INTERNAL: 1011,
+  TRY_AGAIN: 1013,
   SLOW_CONSUMER: 4000,
   RESYNC: 4001,
   ABUSIVE: 4008,
