@@ -16,8 +16,8 @@ from typing import Any
 
 from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret
 from ensemble.backends.base import Backend, BackendUnavailable
-from ensemble.core import Conflict, DomainError, NotFound, Outcome, Room
-from ensemble.core.errors import BadRequest
+from ensemble.core import Conflict, NotFound, Outcome, Room
+from ensemble.core.errors import BadRequest, Unauthorized
 from ensemble.core.events import DIRECT, MENTORS, ROOM
 from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT
 from ensemble.hub import Hub
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 
 RECENT_TYPES = frozenset({"chat.message", "comment", "mentor.note", "reaction"})
 RECENT_COUNT = 50
-
-
-class Unauthorized(DomainError):
-    code = "unauthorized"
 
 
 @dataclass(slots=True)

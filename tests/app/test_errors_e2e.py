@@ -214,3 +214,14 @@ async def test_frames_beyond_the_hard_limit_close_1009(server):
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
         assert ws.close_code == 1009
+
+
+async def test_a_removed_members_token_no_longer_opens_the_room(rooms):
+    room = await rooms.create()
+    mia = await rooms.join(room, "Mia", mentor=True)
+    pat = await rooms.join(room, "Pat")
+    await mia.request("member.remove", member_id=pat.member_id)
+    with pytest.raises(ClientError) as refused:
+        await Client.connect(rooms.server.ws, room=room["room_id"], name="Pat",
+                             token=pat.token)
+    assert refused.value.code == "unauthorized"

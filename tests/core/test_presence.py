@@ -84,7 +84,7 @@ def test_removed_member_cannot_come_back():
     d.do(mia, "member.remove", member_id=pat)
     assert d.events[-1].fields == {"member_id": pat, "reason": "removed"}
     out = d.room.connect(member_id=pat, conn_id="again", now=d.now)
-    assert out.error is not None and out.error.code == "forbidden"
+    assert out.error is not None and out.error.code == "unauthorized"
     assert d.refuse(mia, "member.remove", member_id=pat) == "not_found"
 
 

@@ -15,6 +15,12 @@ class BadRequest(DomainError):
     code = "bad_request"
 
 
+class Unauthorized(DomainError):
+    """The credential does not (or no longer) admit this member."""
+
+    code = "unauthorized"
+
+
 class Forbidden(DomainError):
     code = "forbidden"
 

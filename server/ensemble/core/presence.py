@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ensemble.core import turns
-from ensemble.core.errors import Conflict, Forbidden
+from ensemble.core.errors import Conflict, Unauthorized
 from ensemble.core.state import MENTOR, Member
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def join(room: Room, member_id: str, name: str, role: str, conn_id: str) -> dict
 def connect(room: Room, member_id: str, conn_id: str) -> dict[str, Any]:
     member = room.state.members.get(member_id)
     if member is None or member.removed:
-        raise Forbidden("this session is no longer a member of the room")
+        raise Unauthorized("this session is no longer a member of the room")
     if not member.present:
         # Back after the grace period: the same member enters again.
         member.left_at = None
