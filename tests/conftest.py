@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
-import httpx
 import pytest
-from tests.support.server import ServerProcess, start_server
 
-from ensemble.client import Client
+from tests.support.rooms import Rooms
+from tests.support.server import ServerProcess, start_server
 
 
 @pytest.fixture(scope="session")
@@ -21,36 +19,6 @@ def server() -> Iterator[ServerProcess]:
                            env={"ENSEMBLE_RATE_PER_S": "500", "ENSEMBLE_RATE_BURST": "500"})
     yield process
     process.stop()
-
-
-class Rooms:
-    """Creates rooms on a server and connects clients to them; closes them all after."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        self.server = server
-        self.clients: list[Client] = []
-
-    async def create(self, **body: Any) -> dict[str, Any]:
-        body.setdefault("title", "Practice")
-        body.setdefault("visibility", "public")
-        async with httpx.AsyncClient() as http:
-            reply = await http.post(f"{self.server.http}/api/rooms", json=body)
-        assert reply.status_code == 201, reply.text
-        return reply.json()
-
-    async def join(self, room: dict[str, Any], name: str, *, mentor: bool = False,
-                   **kw: Any) -> Client:
-        if mentor:
-            kw.setdefault("host_key", room["host_key"])
-        elif "token" not in kw:
-            kw.setdefault("invite", room["invite"])
-        client = await Client.connect(self.server.ws, room=room["room_id"], name=name, **kw)
-        self.clients.append(client)
-        return client
-
-    async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
 
 
 @pytest.fixture(scope="session")

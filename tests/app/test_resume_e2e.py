@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 import pytest
 
-from ensemble.client import Client
+from tests.support.rooms import Rooms
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -99,19 +96,16 @@ async def test_coming_back_with_token_and_last_seqs(rooms):
 
 async def test_stale_epoch_or_lost_history_gets_a_fresh_snapshot():
     server = start_server("--grace-ms", "5000", env={"ENSEMBLE_HISTORY_SIZE": "10"})
+    rooms = Rooms(server)
     try:
-        async with httpx.AsyncClient() as http:
-            room = (await http.post(f"{server.http}/api/rooms", json={"title": "T"})).json()
-        mia = await Client.connect(server.ws, room=room["room_id"], name="Mia",
-                                   host_key=room["host_key"])
-        pat = await Client.connect(server.ws, room=room["room_id"], name="Pat",
-                                   invite=room["invite"])
+        room = await rooms.create()
+        mia = await rooms.join(room, "Mia", mentor=True)
+        pat = await rooms.join(room, "Pat")
         saved = {"epoch": pat.epoch, **pat.seqs}
         await pat.close()
         for i in range(30):  # more than the 10 kept
             await mia.request("chat.send", text=f"m{i}")
-        back = await Client.connect(server.ws, room=room["room_id"], name="Pat",
-                                    token=pat.token, resume=saved)
+        back = await rooms.join(room, "Pat", token=pat.token, resume=saved)
         welcome = back.welcomes[0]
         assert welcome["resumed"] is False
         recent = [e["text"] for e in welcome["snapshot"]["recent"]
@@ -120,11 +114,10 @@ async def test_stale_epoch_or_lost_history_gets_a_fresh_snapshot():
         assert not [e for e in back.drain() if e["type"] == "chat.message"]
 
         # Another epoch (the room's history started over): fresh snapshot, never old seqs.
-        other = await Client.connect(server.ws, room=room["room_id"], name="Pat",
-                                     token=pat.token,
-                                     resume={**saved, "epoch": "another-epoch"})
+        other = await rooms.join(room, "Pat", token=pat.token,
+                                 resume={**saved, "epoch": "another-epoch"})
         assert other.welcomes[0]["resumed"] is False
         assert not [e for e in other.drain() if "seq" in e]
-        await asyncio.gather(other.close(), back.close(), mia.close())
     finally:
+        await rooms.close()
         server.stop()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 import websockets
 
-from ensemble.client import Client
+from tests.support.rooms import Rooms
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -17,13 +16,11 @@ pytestmark = pytest.mark.timeout(60)
 async def test_slow_reader_is_closed_with_4000_and_others_carry_on():
     server = start_server(env={"ENSEMBLE_SEND_QUEUE": "16", "ENSEMBLE_RATE_PER_S": "100000",
                                "ENSEMBLE_RATE_BURST": "100000"})
+    rooms = Rooms(server)
     try:
-        async with httpx.AsyncClient() as http:
-            room = (await http.post(f"{server.http}/api/rooms", json={"title": "T"})).json()
-        mia = await Client.connect(server.ws, room=room["room_id"], name="Mia",
-                                   host_key=room["host_key"])
-        pat = await Client.connect(server.ws, room=room["room_id"], name="Pat",
-                                   invite=room["invite"])
+        room = await rooms.create()
+        mia = await rooms.join(room, "Mia", mentor=True)
+        pat = await rooms.join(room, "Pat")
         async with websockets.connect(server.ws, subprotocols=["ensemble.v1.json"],
                                       max_queue=1, compression=None) as slow:
             await slow.send(json.dumps({"type": "hello", "room": room["room_id"],
@@ -40,7 +37,6 @@ async def test_slow_reader_is_closed_with_4000_and_others_carry_on():
                 while True:
                     await slow.recv()
             assert slow.close_code == 4000
-        await mia.close()
-        await pat.close()
     finally:
+        await rooms.close()
         server.stop()
