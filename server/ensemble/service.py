@@ -73,6 +73,8 @@ class RoomService:
         self.clock = clock
         self.tokens = TokenSigner(settings.secret)
         self._wake = asyncio.Event()
+        # Connections that closed while the backend was unreachable.
+        self._unrecorded: dict[str, set[str]] = {}
 
     # -- rooms ---------------------------------------------------------------
 
@@ -127,8 +129,13 @@ class RoomService:
         return outcome.reply
 
     async def disconnect(self, room_id: str, conn_ids: list[str]) -> None:
+        """Record connections as gone; if the backend is down, retry from the presence loop."""
         now = self.clock.now_ms()
-        await self.run(room_id, lambda room: room.disconnect(conn_ids, now))
+        try:
+            await self.run(room_id, lambda room: room.disconnect(conn_ids, now))
+        except BackendUnavailable:
+            self._unrecorded.setdefault(room_id, set()).update(conn_ids)
+            raise
 
     async def admit(self, hello: dict[str, Any], conn_id: str) -> Admission:
         """Check a hello's credential and let the member in (join or reconnect)."""
@@ -237,6 +244,9 @@ class RoomService:
     async def run_scheduler(self, poll_ms: int) -> None:
         """Tick rooms whose deadline came. Logs and backs off on failure; never dies."""
         while True:
+            # Cleared before the deadlines are read: a commit after this point
+            # wakes the loop, so no new deadline is slept through.
+            self._wake.clear()
             try:
                 await self._tick_due()
                 delay = await self._next_wait(poll_ms)
@@ -247,7 +257,6 @@ class RoomService:
             except Exception:
                 log.exception("scheduler pass failed")
                 delay = 0.5
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
@@ -272,11 +281,14 @@ class RoomService:
         while True:
             try:
                 await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
-                for room_id, conn_ids in (await self.backend.orphaned_connections()).items():
-                    try:
+                orphans = await self.backend.orphaned_connections()
+                unrecorded, self._unrecorded = self._unrecorded, {}
+                for room_id, unrecorded_ids in unrecorded.items():
+                    orphans.setdefault(room_id, []).extend(unrecorded_ids)
+                for room_id, conn_ids in orphans.items():
+                    # A failure keeps them in _unrecorded for the next pass.
+                    with contextlib.suppress(NotFound, BackendUnavailable):
                         await self.disconnect(room_id, conn_ids)
-                    except NotFound:
-                        continue
             except asyncio.CancelledError:
                 raise
             except BackendUnavailable:

@@ -29,6 +29,12 @@ def room_stream(frames):  # type: ignore[no-untyped-def]
     return [f for f in frames if f.get("stream") == "room"]
 
 
+async def wait_for_log(server, text: str, within: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(within):
+        while text not in server.log_path.read_text(errors="replace"):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
 async def everyone_until(clients, predicate, within: float = 30.0):  # type: ignore[no-untyped-def]
     return await asyncio.gather(*(collect_until(c, predicate, within) for c in clients))
 
@@ -255,3 +261,22 @@ async def test_redis_paused_then_restarted_without_restarting_servers(cluster, r
     assert streams[0] == streams[1]
     assert_gapless(streams[0])
     assert not any(e.get("text") == "lost" for e in streams[0])
+
+
+async def test_a_connection_that_closes_while_redis_is_down_is_recorded_later(
+    cluster, redis_server
+):
+    servers = cluster.start(2, "--grace-ms", "60000")
+    room = await cluster.create(servers[0])
+    mia = await cluster.join(room, "Mia", servers[0], mentor=True)
+    pat = await cluster.join(room, "Pat", servers[1])
+    redis_server.pause()
+    try:
+        await pat.close()  # its server cannot record the disconnect now...
+        await wait_for_log(servers[1], "could not record")  # ...and says so
+    finally:
+        redis_server.resume()
+    gone = await mia.wait_for(
+        lambda e: e["type"] == "member.status" and e["member_id"] == pat.member_id, timeout=30
+    )
+    assert gone["connected"] is False
