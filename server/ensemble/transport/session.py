@@ -235,9 +235,10 @@ class Session:
         self.send({"type": "ack", "ref": ref, **reply})
 
     async def _hello(self, hello: dict[str, Any]) -> None:
-        self.state = State.JOINING
         self.room_id = hello["room"]
+        # In the hub before the member is let in: what happens meanwhile is held.
         await self.service.hub.add(self.room_id, self)
+        self.state = State.JOINING
         try:
             admission = await self.service.admit(hello, self.conn_id)
         except BaseException:
