@@ -169,10 +169,22 @@ class RoomService:
         # die right after, the lease lapses and a survivor disconnects it.
         await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
         reply = (await self.run(room_id, command)).reply
+        try:
+            return await self._admission(room_id, member_id, reply, hello.get("resume"))
+        except BaseException:
+            # The member is in; the connection will not be: take it out again
+            # (retried by the presence loop if the backend is down).
+            with contextlib.suppress(Exception):
+                await self.disconnect(room_id, [conn_id])
+            raise
+
+    async def _admission(
+        self, room_id: str, member_id: str, reply: dict[str, Any], resume: Any
+    ) -> Admission:
         role = reply["role"]
         token = self.tokens.sign(SessionClaims(room_id, member_id, role))
         seqs = reply["seqs"]
-        missed = await self._missed(room_id, hello.get("resume"), reply["epoch"], seqs, member_id)
+        missed = await self._missed(room_id, resume, reply["epoch"], seqs, member_id)
         snapshot = reply["snapshot"]
         snapshot["recent"] = await self._recent(room_id, member_id, role, seqs)
         return Admission(
