@@ -55,6 +55,8 @@ export function fromWelcome(welcome) {
   };
   // `recent` holds events already counted in `seqs`: fold them in without seq checks.
   for (const ev of snap.recent || []) state = reduce(state, ev);
+  // Mentors get the full counts (recent holds only the latest events).
+  if (snap.feedback) state = { ...state, feedback: { ...snap.feedback } };
   return state;
 }
 

@@ -53,6 +53,15 @@ test("welcome builds the state: members, timer, sprint, turns, tempo, goals, fee
   assert.equal(s.closed, false);
 });
 
+test("a mentor's welcome carries the full feedback counts, not just what recent shows", () => {
+  const w = welcome({ role: "mentor", member_id: "m1" });
+  w.snapshot.feedback = { m2: 7, m3: 2 };
+  const s = fromWelcome(w);
+  assert.deepEqual(s.feedback, { m2: 7, m3: 2 });  // recent's comment is among the 7
+  const { state } = applyEvent(s, ev(6, "reaction", { emoji: "👏", to: "m3" }));
+  assert.equal(state.feedback.m3, 3);
+});
+
 test("a missing snapshot part falls back to an idle default", () => {
   const s = fromWelcome({ member_id: "x", role: "observer", seqs: {}, snapshot: {} });
   assert.equal(s.timer.state, "idle");

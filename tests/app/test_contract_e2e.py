@@ -80,6 +80,10 @@ async def test_every_request_and_event(rooms, encoding):
     for event in mentor_events:
         kind = "replies" if event["type"] == "welcome" else "events"
         schema.validate(event, kind)
+    for client in (mia, pat, sam, olly):
+        schema.validate(client.welcomes[0], "replies")
+    assert "feedback" in mia.welcomes[0]["snapshot"]
+    assert "feedback" not in pat.welcomes[0]["snapshot"]
     # The chat text arrives exactly as typed: never interpreted.
     (chat,) = [e for e in mentor_events if e["type"] == "chat.message"]
     assert chat["text"] == "<i>bravo</i>" and chat["actor"] == olly.member_id

@@ -88,3 +88,15 @@ def test_report_has_attendance_goals_turns_feedback():
     fb = {f["member_id"]: f for f in report["feedback"]}
     assert fb[pat]["comments"][0]["text"] == "steady" and fb[pat]["comments"][0]["private"]
     assert fb[pat]["reactions"] == {"🎵": 1}
+
+
+def test_mentors_snapshot_counts_the_feedback_each_member_received():
+    d = RoomDriver()
+    mia, pat, sam = d.join("Mia", "mentor"), d.join("Pat"), d.join("Sam")
+    d.do(mia, "comment.send", text="quiet word", to=pat, private=True)
+    d.do(sam, "comment.send", text="nice", to=pat)
+    d.do(sam, "reaction.send", emoji="👏", to=pat)
+    d.do(pat, "reaction.send", emoji="👏", to=sam)
+    d.do(pat, "comment.send", text="to the room")
+    assert d.room.snapshot("mentor")["feedback"] == {pat: 3, sam: 1}
+    assert "feedback" not in d.room.snapshot("participant")  # private ones stay private

@@ -27,6 +27,16 @@ def current_goals(room: Room) -> dict[str, dict[str, Any]]:
     return goals
 
 
+def received_counts(room: Room) -> dict[str, int]:
+    """Comments and reactions each present member received (what mentors see)."""
+    counts: dict[str, int] = {}
+    for comment in room.state.comments:
+        counts[comment.to] = counts.get(comment.to, 0) + 1
+    for member_id, reactions in room.state.reactions.items():
+        counts[member_id] = counts.get(member_id, 0) + sum(reactions.values())
+    return {m: n for m, n in counts.items() if room.state.members[m].present}
+
+
 def goal_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
     goal = current_goal(room, actor)
     if goal is not None and goal.result is None:

@@ -258,7 +258,7 @@ class Room:
         }
         if role == MENTOR or state.visibility == "public":
             room["invite"] = state.invite
-        return {
+        snapshot = {
             "room": room,
             "members": [m.public() for m in self.present_members()],
             "timer": state.timer.public(),
@@ -267,6 +267,9 @@ class Room:
             "tempo": state.tempo.public(),
             "goals": feedback.current_goals(self),
         }
+        if role == MENTOR:
+            snapshot["feedback"] = feedback.received_counts(self)
+        return snapshot
 
     def summary(self) -> dict[str, Any]:
         """The listing of the room. A public room's invite is its open door; an
