@@ -64,3 +64,11 @@ PHASES = [
     {"name": "focus", "kind": "focus", "duration_ms": 60_000},
     {"name": "break", "kind": "break", "duration_ms": 30_000},
 ]
+
+
+async def room_with_mentor(backend: Any, **kw: Any) -> str:
+    """Create a room on `backend` with mentor "m" in it; return its id."""
+    room = new_room(**kw)
+    await backend.create_room(room)
+    await backend.transact(room.state.id, join("m", "mentor"))
+    return room.state.id

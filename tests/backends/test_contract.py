@@ -8,7 +8,7 @@ from ensemble.core import Forbidden, NotFound
 from ensemble.wire.packet import Packet
 
 from .collect import Collector
-from .rooms import PHASES, T0, join, new_room, request, tick
+from .rooms import PHASES, T0, join, new_room, request, room_with_mentor, tick
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -85,10 +85,7 @@ async def test_recent_is_oldest_first(backend_factory):
 
 async def test_private_streams_have_their_own_history(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     await backend.transact(room_id, join("p"))
     await backend.transact(room_id, request("m", "note.mentors", {"text": "psst"}))
     await backend.transact(
@@ -123,10 +120,7 @@ async def test_listeners_get_packets_in_commit_order(backend_factory):
 
 async def test_subscriptions_are_counted(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     first, second, third = Collector(), Collector(), Collector()
     await backend.subscribe(room_id, first)
     await backend.subscribe(room_id, second)
@@ -165,10 +159,7 @@ async def test_listeners_see_only_their_room(backend_factory):
 
 async def test_due_rooms_and_next_deadline(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     assert await backend.next_deadline() is None
     await backend.transact(room_id, request("m", "sprint.start", {"phases": PHASES}))
 
@@ -187,10 +178,7 @@ async def test_due_rooms_and_next_deadline(backend_factory):
 
 async def test_idle_tick_commits_nothing(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     before = await backend.load_room(room_id)
     outcome = await backend.transact(room_id, tick(T0 + 1_000))
     assert outcome.events == []
