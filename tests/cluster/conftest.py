@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ensemble.client import Client
 from tests.support.redis_server import RedisServer
+from tests.support.rooms import Rooms
 from tests.support.server import ServerProcess, free_port
 
 # Short leases so a killed process's connections are noticed within seconds.
@@ -35,7 +35,7 @@ class Cluster:
     def __init__(self, redis: RedisServer) -> None:
         self.redis = redis
         self.servers: list[ServerProcess] = []
-        self.clients: list[Client] = []
+        self.rooms = Rooms()  # each call names its servers
 
     def start(self, count: int, *args: str) -> list[ServerProcess]:
         for _ in range(count):
@@ -51,11 +51,7 @@ class Cluster:
 
     async def create(self, server: ServerProcess | None = None, **body: Any) -> dict[str, Any]:
         body.setdefault("title", "Cluster practice")
-        body.setdefault("visibility", "public")
-        async with httpx.AsyncClient() as http:
-            reply = await http.post(f"{(server or self.servers[0]).http}/api/rooms", json=body)
-        assert reply.status_code == 201, reply.text
-        return reply.json()
+        return await self.rooms.create(server or self.servers[0], **body)
 
     async def join(
         self,
@@ -66,18 +62,11 @@ class Cluster:
         mentor: bool = False,
         **kw: Any,
     ) -> Client:
-        if mentor:
-            kw.setdefault("host_key", room["host_key"])
-        else:
-            kw.setdefault("invite", room["invite"])
-        urls = [s.ws for s in (servers if isinstance(servers, list) else [servers])]
-        client = await Client.connect(urls, room=room["room_id"], name=name, **kw)
-        self.clients.append(client)
-        return client
+        listed = servers if isinstance(servers, list) else [servers]
+        return await self.rooms.join(room, name, mentor=mentor, servers=listed, **kw)
 
     async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
+        await self.rooms.close()
         for server in self.servers:
             server.stop()
 

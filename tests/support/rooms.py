@@ -13,25 +13,33 @@ from tests.support.server import ServerProcess
 class Rooms:
     """Creates rooms on a server and connects clients to them; closes them all after."""
 
-    def __init__(self, server: ServerProcess) -> None:
-        self.server = server
+    def __init__(self, server: ServerProcess | None = None) -> None:
+        self.server = server  # the default; each call may name its own
         self.clients: list[Client] = []
 
-    async def create(self, **body: Any) -> dict[str, Any]:
+    def _server(self, server: ServerProcess | None) -> ServerProcess:
+        chosen = server or self.server
+        if chosen is None:
+            raise ValueError("name a server: this Rooms has no default one")
+        return chosen
+
+    async def create(self, server: ServerProcess | None = None, **body: Any) -> dict[str, Any]:
         body.setdefault("title", "Practice")
         body.setdefault("visibility", "public")
         async with httpx.AsyncClient() as http:
-            reply = await http.post(f"{self.server.http}/api/rooms", json=body)
+            reply = await http.post(f"{self._server(server).http}/api/rooms", json=body)
         assert reply.status_code == 201, reply.text
         return reply.json()
 
     async def join(self, room: dict[str, Any], name: str, *, mentor: bool = False,
-                   **kw: Any) -> Client:
+                   servers: list[ServerProcess] | None = None, **kw: Any) -> Client:
+        """Connect a member: to this server, or to `servers` (the client fails over)."""
         if mentor:
             kw.setdefault("host_key", room["host_key"])
         elif "token" not in kw:
             kw.setdefault("invite", room["invite"])
-        client = await Client.connect(self.server.ws, room=room["room_id"], name=name, **kw)
+        urls = [s.ws for s in (servers or [self._server(None)])]
+        client = await Client.connect(urls, room=room["room_id"], name=name, **kw)
         self.clients.append(client)
         return client
 
