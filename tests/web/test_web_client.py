@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -18,6 +19,13 @@ pytestmark = [pytest.mark.browser]
 expect.set_options(timeout=15_000)
 
 CLOCK_SPREAD_LIMIT_MS = 50
+
+
+def new_room(server: ServerProcess, title: str, visibility: str = "unlisted") -> dict[str, Any]:
+    """A room made through the API (for tests about joining, not creating)."""
+    reply = httpx.post(f"{server.http}/api/rooms", json={"title": title, "visibility": visibility})
+    assert reply.status_code == 201, reply.text
+    return dict(reply.json())
 
 
 def enter_room(page: Page, url: str, name: str, role: str | None = None) -> None:
@@ -276,11 +284,7 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
 
 @pytest.mark.timeout(60)
 def test_report_without_host_key_asks_for_it(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
-    room = httpx.post(
-        f"{web_server.http}/api/rooms", json={"title": "Quiet room", "visibility": "unlisted"}
-    ).json()
+    room = new_room(web_server, "Quiet room", "unlisted")
     page = open_page("report")
     page.goto(f"{web_server.http}/r/{room['room_id']}/report")
     expect(page.locator("#key-form")).to_be_visible()
@@ -291,8 +295,6 @@ def test_report_without_host_key_asks_for_it(web_server: ServerProcess, open_pag
 
 @pytest.mark.timeout(60)
 def test_pages_send_a_content_security_policy(web_server: ServerProcess) -> None:
-    import httpx
-
     for path in ("/", "/r/nosuchroom", "/r/nosuchroom/report"):
         reply = httpx.get(web_server.http + path)
         assert reply.status_code == 200
@@ -301,11 +303,7 @@ def test_pages_send_a_content_security_policy(web_server: ServerProcess) -> None
 
 @pytest.mark.timeout(120)
 def test_reconnect_resumes_without_duplicates(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
-    room = httpx.post(
-        f"{web_server.http}/api/rooms", json={"title": "Flaky wifi", "visibility": "unlisted"}
-    ).json()
+    room = new_room(web_server, "Flaky wifi", "unlisted")
     mentor = open_page("mentor")
     enter_room(mentor, room["links"]["mentor"], "Mia")
     ann = open_page("ann")
@@ -347,11 +345,7 @@ def test_reconnect_resumes_without_duplicates(web_server: ServerProcess, open_pa
 
 @pytest.mark.timeout(90)
 def test_observer_watches_and_chats_but_takes_no_turn(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
-    room = httpx.post(
-        f"{web_server.http}/api/rooms", json={"title": "Open rehearsal", "visibility": "public"}
-    ).json()
+    room = new_room(web_server, "Open rehearsal", "public")
     mentor = open_page("mentor")
     enter_room(mentor, room["links"]["mentor"], "Mia")
     cy = open_page("cy")
@@ -390,11 +384,7 @@ def test_observer_watches_and_chats_but_takes_no_turn(web_server: ServerProcess,
 
 @pytest.mark.timeout(60)
 def test_wrong_invite_says_why_and_lets_you_retry(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
-    room = httpx.post(
-        f"{web_server.http}/api/rooms", json={"title": "Locked", "visibility": "unlisted"}
-    ).json()
+    room = new_room(web_server, "Locked", "unlisted")
     page = open_page("guest")
     page.goto(f"{web_server.http}/r/{room['room_id']}?invite=not-the-code")
     expect(page.locator("#join-title")).to_have_text("Locked")
@@ -411,11 +401,7 @@ def test_wrong_invite_says_why_and_lets_you_retry(web_server: ServerProcess, ope
 
 @pytest.mark.timeout(90)
 def test_role_change_switches_the_view(web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
-    room = httpx.post(
-        f"{web_server.http}/api/rooms", json={"title": "Co-teaching", "visibility": "unlisted"}
-    ).json()
+    room = new_room(web_server, "Co-teaching", "unlisted")
     mentor = open_page("mentor")
     enter_room(mentor, room["links"]["mentor"], "Mia")
     mentor.fill("#note-text", "only for mentors")
