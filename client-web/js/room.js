@@ -159,18 +159,24 @@ function connect(name, credential, token) {
   conn.start();
 }
 
+let reconnectAt = null; // when the next attempt is due, while reconnecting
+
 function onStatus(status, info) {
   const box = $("#conn");
   box.dataset.status = status;
   if (status === STATUS.OPEN) box.dataset.resumed = String(!!info.resumed);
+  reconnectAt = status === STATUS.RECONNECTING ? info.retryAt || null : null;
   let text = "Not connected";
   if (status === STATUS.CONNECTING) text = "Connecting…";
   else if (status === STATUS.OPEN) text = "Connected";
-  else if (status === STATUS.RECONNECTING) {
-    const secs = info.retryAt ? Math.max(0, Math.round((info.retryAt - conn.now()) / 1000)) : 0;
-    text = secs > 0 ? `Reconnecting in ${secs} s…` : "Reconnecting…";
-  } else if (status === STATUS.CLOSED) text = "Disconnected";
+  else if (status === STATUS.RECONNECTING) text = reconnectLabel();
+  else if (status === STATUS.CLOSED) text = "Disconnected";
   setText($("#conn-label"), text);
+}
+
+function reconnectLabel() {
+  const secs = reconnectAt ? Math.max(0, Math.ceil((reconnectAt - conn.now()) / 1000)) : 0;
+  return secs > 0 ? `Reconnecting in ${secs} s…` : "Reconnecting…";
 }
 
 function onSync(clock) {
@@ -596,6 +602,7 @@ let beatKey = "";
 let lastTitle = "";
 function frame() {
   requestAnimationFrame(frame);
+  if (reconnectAt && conn) setText($("#conn-label"), reconnectLabel()); // counts down
   if (!state || !conn) return;
   const now = conn.serverNow();
   const rem = remainingMs(state.timer, now);

@@ -312,10 +312,14 @@ def test_reconnect_resumes_without_duplicates(web_server: ServerProcess, open_pa
     mentor.press("#chat-text", "Enter")
     expect(ann.locator("#feed")).to_contain_text("before the drop")
 
-    # Drop Ann's socket and hold her reconnect back for a few seconds (backoff step 3).
-    ann.evaluate("() => { const c = window.ensemble.conn; c.attempt = 3; c.ws.close(); }")
+    # Drop Ann's socket and hold her reconnect back for a few seconds (backoff step 4).
+    ann.evaluate("() => { const c = window.ensemble.conn; c.attempt = 4; c.ws.close(); }")
     expect(ann.locator("#conn")).to_have_attribute("data-status", "reconnecting")
-    expect(ann.locator("#conn-label")).to_contain_text("Reconnecting")
+    expect(ann.locator("#conn-label")).to_contain_text("Reconnecting in")
+    # The wait counts down on screen.
+    first = int(re.search(r"in (\d+) s", ann.locator("#conn-label").inner_text()).group(1))
+    assert first >= 2
+    expect(ann.locator("#conn-label")).to_contain_text(f"Reconnecting in {first - 1} s")
     expect(mentor.locator("#people li", has_text="Ann")).to_contain_text("disconnected")
     for text in ("missed one", "missed two"):
         mentor.fill("#chat-text", text)
