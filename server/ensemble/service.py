@@ -91,6 +91,7 @@ class RoomService:
             host_key=host_key,
             now=self.clock.now_ms(),
             grace_ms=self.settings.grace_ms,
+            retention_ms=self.settings.room_retention_ms,
             program=program,
         )
         await self.backend.create_room(room)
@@ -276,9 +277,11 @@ class RoomService:
         now = self.clock.now_ms()
         for room_id in await self.backend.due_rooms(now):
             try:
-                await self.backend.transact(room_id, lambda room: room.tick(now))
+                outcome = await self.backend.transact(room_id, lambda room: room.tick(now))
             except NotFound:
                 continue
+            if outcome.reply.get("expired"):
+                await self.backend.delete_room(room_id)
 
     async def _next_wait(self, poll_ms: int) -> float:
         deadline = await self.backend.next_deadline()

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ensemble.core.state import DEFAULT_RETENTION_MS
+
 ENV_PREFIX = "ENSEMBLE_"
 
 
@@ -39,6 +41,10 @@ class Settings:
         default=1024, metadata={"help": "frames queued per socket before it is cut loose"}
     )
     history_size: int = field(default=1000, metadata={"help": "events kept per stream"})
+    room_retention_ms: int = field(
+        default=DEFAULT_RETENTION_MS,
+        metadata={"help": "how long a closed room (and its report) is kept before deletion"},
+    )
     hello_timeout_ms: int = field(default=10_000, metadata={"help": "time to send hello"})
     presence_ttl_ms: int = field(
         default=10_000, metadata={"help": "lease on a connection, refreshed by heartbeats"}

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
+
+from tests.support.rooms import Rooms
+from tests.support.server import start_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -106,3 +111,26 @@ async def test_pages_carry_a_content_security_policy(http):
         assert reply.status_code == 200, path
         assert "script-src 'self'" in reply.headers["content-security-policy"]
         assert reply.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_closed_room_is_kept_for_its_report_then_deleted():
+    server = start_server(env={"ENSEMBLE_ROOM_RETENTION_MS": "1500"})
+    rooms = Rooms(server)
+    try:
+        room = await rooms.create()
+        mia = await rooms.join(room, "Mia", mentor=True)
+        await mia.request("room.close")
+        report_url = f"{server.http}/api/rooms/{room['room_id']}/report"
+        auth = {"Authorization": f"Bearer {room['host_key']}"}
+        async with httpx.AsyncClient() as http:
+            report = await http.get(report_url, headers=auth)
+            assert report.status_code == 200 and report.json()["room"]["closed_at"]
+            async with asyncio.timeout(15):
+                # Deletion shows only over HTTP: poll it, bounded.
+                while (await http.get(report_url, headers=auth)).status_code != 404:  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+            gone = await http.get(f"{server.http}/api/rooms/{room['room_id']}")
+            assert gone.status_code == 404
+    finally:
+        await rooms.close()
+        server.stop()

@@ -6,13 +6,18 @@ import secrets
 from typing import Any
 
 from ensemble.core import Outcome, Room
+from ensemble.core.state import DEFAULT_RETENTION_MS
 
 T0 = 1_700_000_000_000
 HOST_KEY = "host-key"
 
 
 def new_room(
-    *, visibility: str = "public", title: str = "Practice", room_id: str | None = None
+    *,
+    visibility: str = "public",
+    title: str = "Practice",
+    room_id: str | None = None,
+    retention_ms: int = DEFAULT_RETENTION_MS,
 ) -> Room:
     return Room.create(
         room_id=room_id or f"r_{secrets.token_hex(4)}",
@@ -23,6 +28,7 @@ def new_room(
         host_key=HOST_KEY,
         now=T0,
         grace_ms=5_000,
+        retention_ms=retention_ms,
     )
 
 

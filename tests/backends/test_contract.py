@@ -201,6 +201,29 @@ async def test_list_rooms_shows_public_open_rooms(backend_factory):
     assert [r["room_id"] for r in await backend.list_rooms()] == [public.state.id]
 
 
+async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(backend_factory):
+    backend = await backend_factory()
+    room_id = await room_with_mentor(backend, retention_ms=10_000)
+    await backend.transact(room_id, join("p"))
+    await backend.transact(
+        room_id, request("m", "comment.send", {"text": "x", "to": "p", "private": True})
+    )
+    await backend.transact(room_id, request("m", "room.close", now=T0 + 1_000))
+    assert await backend.next_deadline() == T0 + 11_000
+    assert (await backend.transact(room_id, tick(T0 + 10_999))).reply == {}
+    assert (await backend.transact(room_id, tick(T0 + 11_000))).reply == {"expired": True}
+
+    await backend.delete_room(room_id)
+    assert await backend.load_room(room_id) is None
+    for key in ("room", "mentors", "direct:p"):
+        assert await backend.recent(room_id, key, 10) == []
+    assert await backend.next_deadline() is None
+    assert room_id not in {r["room_id"] for r in await backend.list_rooms()}
+    with pytest.raises(NotFound):
+        await backend.transact(room_id, tick(T0 + 12_000))
+    await backend.delete_room(room_id)  # idempotent
+
+
 async def test_refused_command_still_commits_catch_up_events(backend_factory):
     backend = await backend_factory()
     room = new_room()

@@ -94,7 +94,9 @@ def test_close_room_refuses_everything_after():
     d.do(mia, "timer.start", duration_ms=60_000)
     d.do(mia, "room.close")
     assert d.events[-1].type == "room.closed"
-    assert d.room.next_deadline() is None
+    # Nothing more falls due but the end of its retention (its report is kept till then).
+    assert d.room.next_deadline() == d.now + d.room.state.retention_ms
+    assert d.room.tick(d.now + 60_000).events == []
     assert d.refuse(mia, "chat.send", text="hello?") == "conflict"
     assert d.room.summary()["state"] == "closed"
 
@@ -130,3 +132,14 @@ def test_state_round_trips_through_a_dict():
     copy = Room(RoomState.from_dict(d.room.state.to_dict()))
     assert copy.state == d.room.state
     assert copy.snapshot("mentor") == d.room.snapshot("mentor")
+
+
+def test_a_closed_room_expires_after_its_retention():
+    d = RoomDriver()
+    d.room.state.retention_ms = 5_000
+    mia = d.join("Mia", "mentor")
+    assert d.room.next_deadline() is None and not d.room.expired(d.now + 10**9)  # open: never
+    d.do(mia, "room.close")
+    assert d.room.tick(d.now + 4_999).reply == {}
+    assert d.room.tick(d.now + 5_000).reply == {"expired": True}
+    assert d.room.report(d.now)["room"]["closed_at"] == d.now  # readable until then

@@ -51,6 +51,9 @@ class Backend(Protocol):
 
     async def create_room(self, room: Room) -> None: ...
 
+    async def delete_room(self, room_id: str) -> None:
+        """Forget the room: state, histories, schedule, listing, leases. Idempotent."""
+
     async def load_room(self, room_id: str) -> Room | None:
         """The room's current state, or None when there is no such room."""
 

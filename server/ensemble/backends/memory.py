@@ -31,6 +31,12 @@ class MemoryBackend:
     async def create_room(self, room: Room) -> None:
         self._rooms[room.state.id] = room
 
+    async def delete_room(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
+        self._deadlines.pop(room_id, None)
+        for key in [k for k in self._history if k[0] == room_id]:
+            del self._history[key]
+
     async def load_room(self, room_id: str) -> Room | None:
         return self._rooms.get(room_id)
 

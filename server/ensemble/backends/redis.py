@@ -51,6 +51,11 @@ off, reconnects, resubscribes every room and then calls every listener with
 The pub/sub client never retries by itself, so no silent resubscription can
 hide a gap. A silent connection (no reply to a PING in time) counts as broken.
 
+**Deletion.** A closed room is due again at the end of its retention; the
+scheduler then calls ``delete_room``, which removes its keys (the direct
+histories are named after the members in its state) and its index entries in
+one MULTI/EXEC.
+
 **Unavailability.** Every Redis error that means "cannot reach / cannot serve
 now" is raised as ``BackendUnavailable``; commands time out after
 ``socket_timeout`` seconds. redis-py reconnects per command by itself.
@@ -263,6 +268,19 @@ class RedisBackend:
         status, _ = await self._write(room, -1, [])
         if status != COMMITTED:
             raise ValueError(f"room {room.state.id} exists already")
+
+    async def delete_room(self, room_id: str) -> None:
+        room = await self.load_room(room_id)
+        names = ["state", "leases", "h:room", "h:mentors"]
+        if room is not None:
+            names += [f"h:direct:{member_id}" for member_id in room.state.members]
+        with _unavailable():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(*(self._key(room_id, name) for name in names))
+                pipe.zrem(self._schedule, room_id)
+                pipe.srem(self._public, room_id)
+                pipe.srem(self._presence_rooms, room_id)
+                await pipe.execute()
 
     async def load_room(self, room_id: str) -> Room | None:
         with _unavailable():

@@ -18,7 +18,14 @@ from ensemble.core import clock, feedback, presence, turns
 from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
 from ensemble.core.events import DIRECT, MENTORS, ROOM, Event, Outcome
 from ensemble.core.report import build_report
-from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Member, RoomState
+from ensemble.core.state import (
+    DEFAULT_RETENTION_MS,
+    MENTOR,
+    OBSERVER,
+    PARTICIPANT,
+    Member,
+    RoomState,
+)
 
 ALL = frozenset({MENTOR, PARTICIPANT, OBSERVER})
 MENTORS_ONLY = frozenset({MENTOR})
@@ -87,6 +94,7 @@ class Room:
         host_key: str,
         now: int,
         grace_ms: int,
+        retention_ms: int = DEFAULT_RETENTION_MS,
         program: dict[str, Any] | None = None,
     ) -> Room:
         if program is not None:
@@ -101,6 +109,7 @@ class Room:
                 invite=invite,
                 host_key_hash=hash_secret(host_key),
                 grace_ms=grace_ms,
+                retention_ms=retention_ms,
                 program=program,
             )
         )
@@ -146,8 +155,14 @@ class Room:
         return self._run(now, actor, apply)
 
     def tick(self, now: int) -> Outcome:
-        """Apply what has fallen due by `now`."""
-        return self._run(now, None, lambda: None, allow_closed=True)
+        """Apply what has fallen due by `now`.
+
+        A closed room past its retention replies `{"expired": True}`: the
+        caller deletes it.
+        """
+        return self._run(
+            now, None, lambda: {"expired": True} if self.expired(now) else None, allow_closed=True
+        )
 
     def _run(
         self,
@@ -192,8 +207,18 @@ class Room:
     def next_deadline(self) -> int | None:
         """When the room next needs a `tick`, or None."""
         if self.closed:
-            return None
+            return self.expires_at
         return min((at for at, _ in self._due()), default=None)
+
+    @property
+    def expires_at(self) -> int | None:
+        """When a closed room's report stops being kept."""
+        if self.state.closed_at is None:
+            return None
+        return self.state.closed_at + self.state.retention_ms
+
+    def expired(self, now: int) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def _catch_up(self) -> None:
         """Fire every due transition in time order, each at its own deadline."""

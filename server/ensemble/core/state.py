@@ -14,6 +14,8 @@ PARTICIPANT = "participant"
 OBSERVER = "observer"
 ROLES = (MENTOR, PARTICIPANT, OBSERVER)
 
+DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000  # a closed room is kept this long, then deleted
+
 STATUSES = ("active", "focus", "break", "away")
 PHASE_KINDS = ("checkin", "focus", "break", "checkout")
 RESULTS = ("done", "partial", "missed")
@@ -170,6 +172,7 @@ class RoomState:
     invite: str  # the door code: mentors see it, and public rooms show it to all
     host_key_hash: str
     grace_ms: int
+    retention_ms: int = DEFAULT_RETENTION_MS
     program: dict[str, Any] | None = None
     closed_at: int | None = None
     members: dict[str, Member] = field(default_factory=dict)
