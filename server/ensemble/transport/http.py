@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from ensemble.backends.base import BackendUnavailable
 from ensemble.core import BadRequest, DomainError
-from ensemble.core.clock import check_program
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
+from ensemble.wire import schema
 from ensemble.wire.codes import ErrorCode
 
 MAX_BODY = 64 * 1024
@@ -110,7 +110,7 @@ def _listing(summary: dict[str, Any]) -> dict[str, Any]:
             if k in summary}
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def _json_body(request: Request) -> Any:
     body = await request.body()
     if len(body) > MAX_BODY:
         raise BadRequest(f"the body is larger than {MAX_BODY} bytes")
@@ -118,34 +118,18 @@ async def _json_body(request: Request) -> dict[str, Any]:
         data = json.loads(body or b"{}")
     except ValueError:
         raise BadRequest("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the body is a JSON object")
     return data
 
 
-def _room_fields(body: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
-    title = body.get("title")
-    if not isinstance(title, str) or not 1 <= len(title.strip()) <= 80:
-        raise BadRequest("title is a string of 1 to 80 characters")
-    visibility = body.get("visibility", "public")
-    if visibility not in ("public", "unlisted"):
-        raise BadRequest("visibility is public or unlisted")
+def _room_fields(body: Any) -> tuple[str, str, dict[str, Any] | None]:
+    """Title, visibility (public unless said) and program of a new room."""
+    if isinstance(body, dict):
+        body.setdefault("visibility", "public")
+    try:
+        schema.validate(body, "http", "create_room.request")
+    except schema.SchemaError as exc:
+        raise BadRequest(str(exc)) from None
     program = body.get("program")
     if program is not None:
-        if not isinstance(program, dict) or not isinstance(program.get("phases"), list):
-            raise BadRequest("program is {phases: [...], rounds: N}")
-        rounds = program.get("rounds", 1)
-        if not isinstance(rounds, int) or isinstance(rounds, bool):
-            raise BadRequest("program.rounds is an integer")
-        phases = [p for p in program["phases"] if isinstance(p, dict)]
-        if len(phases) != len(program["phases"]):
-            raise BadRequest("each phase is {name, kind, duration_ms}")
-        check_program(phases, rounds)
-        program = {
-            "phases": [
-                {"name": str(p["name"])[:40], "kind": p["kind"], "duration_ms": p["duration_ms"]}
-                for p in phases
-            ],
-            "rounds": rounds,
-        }
-    return title.strip(), visibility, program
+        program = {"phases": program["phases"], "rounds": program.get("rounds", 1)}
+    return body["title"].strip(), body["visibility"], program

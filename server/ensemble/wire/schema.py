@@ -33,12 +33,14 @@ def known_request(type_: str) -> bool:
     return type_ in load_schema()["requests"]
 
 
-def validate(message: dict[str, Any], kind: str = "requests") -> None:
-    """Raise SchemaError naming the first problem with `message`."""
-    error = next(iter(_validator(kind, message["type"]).iter_errors(message)), None)
+def validate(message: Any, kind: str = "requests", name: str | None = None) -> None:
+    """Raise SchemaError naming the first problem with `message` (a frame of
+    `kind`, by its type, or the schema `name` of that kind, e.g. an HTTP body)."""
+    schema_name = name if name is not None else message["type"]
+    error = next(iter(_validator(kind, schema_name).iter_errors(message)), None)
     if error is None:
         return
-    where = "/".join(str(p) for p in error.absolute_path) or "the frame"
+    where = "/".join(str(p) for p in error.absolute_path) or "the message"
     raise SchemaError(f"{where}: {_explain(error)}")
 
 
