@@ -16,7 +16,7 @@ import msgpack
 import pytest
 from jsonschema import Draft202012Validator
 
-from ensemble.wire.codes import RECONNECT_CODES, CloseCode
+from ensemble.wire.codes import RECONNECT_CODES, CloseCode, ErrorCode
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "protocol"
 SECTION = {"request": "requests", "event": "events", "reply": "replies"}
@@ -319,6 +319,11 @@ def test_codes_list_every_error_code() -> None:
     assert set(schema()["http"]["error"]["properties"]["error"]["properties"]["code"]["enum"]) == (
         set(PRODUCT_ERRORS)
     )
+
+
+def test_error_codes_are_the_servers_named_constants() -> None:
+    codes = json.loads((PROTOCOL / "codes.json").read_text(encoding="utf-8"))["errors"]
+    assert set(codes) == {code.value for code in ErrorCode}
 
 
 def test_close_codes_say_whether_to_reconnect() -> None:
