@@ -18,7 +18,7 @@ from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret
 from ensemble.backends.base import Backend, BackendUnavailable
 from ensemble.core import Conflict, NotFound, Outcome, Room
 from ensemble.core.errors import BadRequest, Unauthorized
-from ensemble.core.events import DIRECT, MENTORS, ROOM
+from ensemble.core.events import history_key, readable_streams
 from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT
 from ensemble.hub import Hub
 from ensemble.settings import Settings
@@ -56,13 +56,6 @@ class Admission:
             "seqs": self.seqs,
             "snapshot": self.snapshot,
         }
-
-
-def readable_keys(member_id: str, role: str) -> list[str]:
-    keys = [ROOM, f"{DIRECT}:{member_id}"]
-    if role == MENTOR:
-        keys.insert(1, MENTORS)
-    return keys
 
 
 class RoomService:
@@ -234,8 +227,7 @@ class RoomService:
             last = resume.get(stream)
             if last is None or last > latest:
                 return None
-            key = f"{DIRECT}:{member_id}" if stream == DIRECT else stream
-            packets = await self.backend.history(room_id, key, last)
+            packets = await self.backend.history(room_id, history_key(stream, member_id), last)
             if packets is None:
                 return None
             missed.extend(p for p in packets if p.seq <= latest)
@@ -245,8 +237,9 @@ class RoomService:
         self, room_id: str, member_id: str, role: str, seqs: dict[str, int]
     ) -> list[dict[str, Any]]:
         recent: list[Packet] = []
-        for key in readable_keys(member_id, role):
-            limit = seqs.get(key.partition(":")[0], 0)
+        for stream in readable_streams(role):
+            key = history_key(stream, member_id)
+            limit = seqs.get(stream, 0)
             packets = await self.backend.recent(room_id, key, RECENT_COUNT * 2)
             recent.extend(p for p in packets if p.type in RECENT_TYPES and p.seq <= limit)
         recent.sort(key=lambda p: p.at)

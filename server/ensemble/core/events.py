@@ -6,11 +6,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ensemble.core.errors import DomainError
+from ensemble.core.state import MENTOR
 
 ROOM = "room"
 MENTORS = "mentors"
 DIRECT = "direct"
 STREAMS = (ROOM, MENTORS, DIRECT)
+
+
+def readable_streams(role: str) -> tuple[str, ...]:
+    """The streams a member with `role` reads: the mentors' stream is for mentors."""
+    return STREAMS if role == MENTOR else (ROOM, DIRECT)
+
+
+def history_key(stream: str, member_id: str | None) -> str:
+    """Where a stream's events are numbered and kept: `direct` is one per member."""
+    return f"{DIRECT}:{member_id}" if stream == DIRECT else stream
+
+
+def readable_keys(member_id: str, role: str) -> list[str]:
+    """The histories a member reads."""
+    return [history_key(stream, member_id) for stream in readable_streams(role)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +55,7 @@ class Event:
     @property
     def history_key(self) -> str:
         """The name of the history this event belongs to: room, mentors or direct:<id>."""
-        return f"{DIRECT}:{self.to}" if self.stream == DIRECT else self.stream
+        return history_key(self.stream, self.to)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ensemble.core import clock, feedback, presence, turns
 from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
-from ensemble.core.events import DIRECT, MENTORS, ROOM, Event, Outcome
+from ensemble.core.events import ROOM, Event, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
     DEFAULT_RETENTION_MS,
@@ -65,9 +65,6 @@ HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
     "member.remove": (MENTORS_ONLY, presence.remove),
     "room.close": (MENTORS_ONLY, presence.close_room),
 }
-
-REQUEST_TYPES = frozenset(HANDLERS)
-
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -252,7 +249,7 @@ class Room:
         actor: str | bool | None = True,
     ) -> None:
         """Issue an event with the next seq of its stream."""
-        key = f"{DIRECT}:{to}" if stream == DIRECT else stream
+        key = history_key(stream, to)
         seq = self.state.seqs.get(key, 0) + 1
         self.state.seqs[key] = seq
         who = self.actor if actor is True else actor
@@ -264,13 +261,11 @@ class Room:
 
     def seqs_for(self, member_id: str) -> dict[str, int]:
         """The latest seq of each stream the member may read."""
-        seqs = {
-            ROOM: self.state.seqs.get(ROOM, 0),
-            DIRECT: self.state.seqs.get(f"{DIRECT}:{member_id}", 0),
+        role = self.state.members[member_id].role
+        return {
+            stream: self.state.seqs.get(history_key(stream, member_id), 0)
+            for stream in readable_streams(role)
         }
-        if self.state.members[member_id].role == MENTOR:
-            seqs[MENTORS] = self.state.seqs.get(MENTORS, 0)
-        return seqs
 
     def snapshot(self, role: str) -> dict[str, Any]:
         """The room as a newcomer with `role` sees it (the transport adds `recent`)."""

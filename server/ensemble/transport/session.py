@@ -19,10 +19,9 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.core.events import DIRECT, MENTORS, ROOM
-from ensemble.core.state import MENTOR
+from ensemble.core.events import history_key, readable_keys
 from ensemble.metrics import Metrics
-from ensemble.service import RoomService, readable_keys
+from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.transport.errors import InternalFailure, error_for
 from ensemble.transport.ratelimit import TokenBucket
@@ -66,6 +65,7 @@ class Session:
         self._close: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._last: dict[str, int] = {}
+        self._readable: list[str] = []  # the histories this member reads
         self._held: list[Packet] | None = []  # packets that came before the welcome
         self._behind: dict[str, list[Packet]] = {}  # key -> live packets held while catching up
         self._tasks: set[asyncio.Task[None]] = set()
@@ -248,21 +248,19 @@ class Session:
             raise
         self.member_id = admission.member_id
         self.role = admission.role
+        self._readable = readable_keys(self.member_id, self.role)
         self.state = State.OPEN
         self.send(admission.welcome(self.service.clock.now_ms()))
         start = admission.seqs
         if admission.resumed:
             start = {stream: seq for stream, seq in hello["resume"].items() if stream in start}
         for stream, seq in start.items():
-            self._last[self._key(stream)] = seq
+            self._last[history_key(stream, self.member_id)] = seq
         for packet in admission.missed:
             self.offer(packet)
         held, self._held = self._held or [], None
         for packet in held:
             self.offer(packet)
-
-    def _key(self, stream: str) -> str:
-        return f"{DIRECT}:{self.member_id}" if stream == DIRECT else stream
 
     # -- events --------------------------------------------------------------
 
@@ -275,11 +273,11 @@ class Session:
         if self.state is not State.OPEN:
             return
         if packet is None:
-            for key in readable_keys(self.member_id, self.role):
+            for key in self._readable:
                 self._start_catch_up(key)
             return
         key = packet.key
-        if not self._may_read(key):
+        if key not in self._readable:
             return
         if key in self._behind:
             self._behind[key].append(packet)
@@ -295,13 +293,6 @@ class Session:
         self.metrics.deliveries.inc()
         self._enqueue(packet.data(self.fmt))
         self._after(packet)
-
-    def _may_read(self, key: str) -> bool:
-        if key == ROOM:
-            return True
-        if key == MENTORS:
-            return self.role == MENTOR
-        return key == f"{DIRECT}:{self.member_id}"
 
     def _after(self, packet: Packet) -> None:
         """Events that change what this connection may see end it.
