@@ -25,10 +25,7 @@ async def test_create_and_load(backend_factory):
 
 async def test_transact_commits_and_numbers_history(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     await backend.transact(room_id, join("p"))
     outcome = await backend.transact(room_id, request("p", "chat.send", {"text": "hi"}))
     assert outcome.error is None
@@ -52,10 +49,7 @@ async def test_transact_on_a_missing_room_raises_not_found(backend_factory):
 
 async def test_history_after_and_trimming(backend_factory):
     backend = await backend_factory(history_size=3)
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))  # room seq 1
+    room_id = await room_with_mentor(backend)  # room seq 1
     for i in range(4):  # room seqs 2..5
         await backend.transact(room_id, request("m", "chat.send", {"text": f"t{i}"}))
 
@@ -71,10 +65,7 @@ async def test_history_after_and_trimming(backend_factory):
 
 async def test_recent_is_oldest_first(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     for i in range(5):
         await backend.transact(room_id, request("m", "chat.send", {"text": f"t{i}"}))
     assert [p.seq for p in await backend.recent(room_id, "room", 3)] == [4, 5, 6]
@@ -226,10 +217,7 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
 
 async def test_refused_command_still_commits_catch_up_events(backend_factory):
     backend = await backend_factory()
-    room = new_room()
-    room_id = room.state.id
-    await backend.create_room(room)
-    await backend.transact(room_id, join("m", "mentor"))
+    room_id = await room_with_mentor(backend)
     await backend.transact(room_id, join("p"))
     await backend.transact(room_id, request("m", "sprint.start", {"phases": PHASES}))
     heard = Collector()
