@@ -256,6 +256,9 @@ function onFatal({ code, error }) {
   } else if (code === CLOSE.ROOM_CLOSED) {
     clearSession(roomId);
     notice("This room is closed.", true);
+  } else if (code === CLOSE.ROOM_GONE) {
+    clearSession(roomId);
+    notice("This room no longer exists.", true);
   } else if (code === CLOSE.POLICY) {
     clearSession(roomId);
     state = null;

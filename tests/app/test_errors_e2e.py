@@ -193,7 +193,7 @@ async def test_hello_for_an_unknown_room_is_not_found(server):
         assert reply["code"] == "not_found"
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
-        assert ws.close_code == 1008
+        assert ws.close_code == 4103  # room_gone: terminal, the room does not exist
 
 
 async def test_a_token_only_opens_its_own_room(rooms):

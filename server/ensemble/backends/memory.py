@@ -6,7 +6,7 @@ from collections import defaultdict, deque
 from typing import Any
 
 from ensemble.backends.base import Command, Listener
-from ensemble.core import NotFound, Outcome, Room
+from ensemble.core import Outcome, Room, RoomGone
 from ensemble.settings import Settings
 from ensemble.wire.packet import Packet
 
@@ -28,6 +28,12 @@ class MemoryBackend:
     async def ready(self) -> bool:
         return True
 
+    async def continuity(self) -> bool:
+        return True  # the rooms live and die with this process
+
+    async def shared_key(self, candidate: str) -> str:
+        return candidate  # one process: nobody to share it with
+
     async def create_room(self, room: Room) -> None:
         self._rooms[room.state.id] = room
 
@@ -44,7 +50,7 @@ class MemoryBackend:
         # Commands are synchronous, so nothing else runs on this room meanwhile.
         room = self._rooms.get(room_id)
         if room is None:
-            raise NotFound(f"no room {room_id}")
+            raise RoomGone(f"no room {room_id}")
         outcome = command(room)
         packets = [Packet.of(event) for event in outcome.events]
         for packet in packets:

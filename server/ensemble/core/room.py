@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ensemble.core import clock, feedback, presence, turns
-from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember, NotFound
 from ensemble.core.events import ROOM, Event, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
@@ -144,7 +144,10 @@ class Room:
         roles, handler = HANDLERS[type]
 
         def apply() -> dict[str, Any] | None:
-            member = self.member(actor)
+            member = self.state.members.get(actor)
+            if member is None or not member.present:
+                removed = member is not None and member.removed
+                raise NotAMember(f"you are no longer in this room ({actor})", removed=removed)
             if member.role not in roles:
                 raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
             return handler(self, actor, payload)

@@ -98,7 +98,7 @@ class HttpApi:
         return JSONResponse({"ok": True})
 
     async def readyz(self, request: Request) -> Response:
-        ready = await self.service.backend.ready()
+        ready = await self.service.ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     async def metrics_page(self, request: Request) -> Response:
