@@ -54,7 +54,7 @@ async def readyz(url: str) -> int:
 
 async def wait_until(probe, within: float = 20.0, step: float = 0.05) -> None:  # type: ignore[no-untyped-def]
     async with asyncio.timeout(within):
-        while not await probe():
+        while not await probe():  # noqa: ASYNC110
             await asyncio.sleep(step)
 
 
