@@ -16,10 +16,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgpack
 import pytest
 import redis.asyncio as aioredis
 
 from ensemble.client import Client, ClientError, ConnectionLost
+from ensemble.wire.packet import Packet
 from tests.support.redis_server import RedisServer
 
 from .conftest import Cluster
@@ -269,3 +271,58 @@ async def test_without_a_secret_a_token_of_a_dead_process_works_on_another(redis
     finally:
         with contextlib.suppress(Exception):
             await cluster.close()
+
+
+# -- D. a room nobody served for hours ------------------------------------------------
+
+HOUR = 3_600_000
+
+
+async def test_a_room_unserved_for_hours_catches_up_and_other_rooms_keep_ticking(cluster):
+    """Every process down for ten hours while a one-second round robin ran: the
+    room owes 36,000 turn limits. It catches up in one bounded step, and the
+    scheduler keeps serving the other rooms meanwhile."""
+    (server,) = cluster.start(1, "--grace-ms", str(20 * HOUR))
+    stale = await cluster.create(server)
+    room_id = stale["room_id"]
+    mia = await cluster.join(stale, "Mia", server, mentor=True, reconnect=False)
+    for i in range(3):
+        await cluster.join(stale, f"P{i}", server, reconnect=False)
+    await mia.request("turns.config", mode="round_robin", turn_ms=1000)
+    server.kill()
+
+    # Ten hours pass with nobody serving: the room's turn limit lies that far back.
+    async with aioredis.Redis.from_url(cluster.redis.url) as probe:
+        key = f"ensemble:{{{room_id}}}:state"
+        state = msgpack.unpackb(await probe.hget(key, "data"), raw=False)
+        ends_at = int(time.time() * 1000) - 10 * HOUR
+        state["turns"]["started_at"], state["turns"]["ends_at"] = ends_at - 1000, ends_at
+        await probe.hset(key, "data", msgpack.packb(state, use_bin_type=True))
+        await probe.zadd("ensemble:schedule", {room_id: ends_at})
+        (last_id, _), = await probe.xrevrange(f"ensemble:{{{room_id}}}:h:room", count=1)
+    server.start()
+
+    # Another room's sprint runs its phases on time all the same.
+    other = await cluster.create(server, program={
+        "phases": [{"name": f"F{i}", "kind": "focus", "duration_ms": 500} for i in range(2)],
+        "rounds": 2,
+    })  # fmt: skip
+    ann = await cluster.join(other, "Ann", server, mentor=True)
+    await ann.request("sprint.start")
+    await ann.wait_for(
+        lambda e: e["type"] == "sprint.changed" and e["sprint"]["state"] == "done", timeout=15
+    )
+
+    back = await Client.connect(server.ws, room=room_id, name="Mia", token=mia.token)
+    cluster.rooms.clients.append(back)
+    turns = back.welcomes[0]["snapshot"]["turns"]
+    now = int(time.time() * 1000)
+    assert now - 2000 <= turns["ends_at"] <= now + 1000  # the rotation is at now
+    async with aioredis.Redis.from_url(cluster.redis.url) as probe:
+        since = await probe.xrange(f"ensemble:{{{room_id}}}:h:room", min=f"({last_id.decode()}")
+    events = [Packet.from_bytes(fields[b"p"]).message() for _, fields in since]
+    changed = [e for e in events if e["type"] == "turns.changed"]
+    assert 1 <= len(changed) <= 5, [e["type"] for e in events]  # not one per missed turn
+    first = events[0]["seq"]
+    assert [e["seq"] for e in events] == list(range(first, first + len(events)))
+    await back.request("chat.send", text="back after ten hours")
