@@ -55,7 +55,8 @@ def gauge(server, name: str) -> float:
 
 async def test_a_reader_that_never_reads_is_cut_and_leaves_the_gauge_at_once():
     server = start_server(env={"ENSEMBLE_SEND_QUEUE": "16", "ENSEMBLE_RATE_PER_S": "100000",
-                               "ENSEMBLE_RATE_BURST": "100000", "ENSEMBLE_CLOSE_TIMEOUT_MS": "1000"})
+                               "ENSEMBLE_RATE_BURST": "100000",
+                               "ENSEMBLE_CLOSE_TIMEOUT_MS": "1000"})
     rooms = Rooms(server)
     try:
         room = await rooms.create()
