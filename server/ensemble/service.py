@@ -19,7 +19,7 @@ from ensemble.backends.base import Backend, BackendUnavailable
 from ensemble.core import Conflict, NotFound, Outcome, Room, RoomGone
 from ensemble.core.errors import BadRequest, Unauthorized
 from ensemble.core.events import history_key, readable_streams
-from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT
+from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Limits
 from ensemble.hub import Hub
 from ensemble.settings import Settings
 from ensemble.timesource import Clock
@@ -127,8 +127,15 @@ class RoomService:
             grace_ms=self.settings.grace_ms,
             retention_ms=self.settings.room_retention_ms,
             program=program,
+            limits=Limits(
+                max_members=self.settings.max_members,
+                max_conns=self.settings.max_conns_per_member,
+                left_kept=self.settings.left_members_kept,
+                idle_ms=self.settings.idle_room_ms,
+            ),
         )
         await self.backend.create_room(room)
+        self._wake.set()  # its idle deadline is new to the scheduler
         return room, invite, host_key
 
     async def room(self, room_id: str) -> Room:
@@ -141,7 +148,12 @@ class RoomService:
         room = await self.room(room_id)
         if not room.check_host_key(host_key):
             raise Unauthorized("the report needs the room's host key")
-        return room.report(self.clock.now_ms())
+        return await self.full_report(room)
+
+    async def full_report(self, room: Room) -> dict[str, Any]:
+        """The session report: the room's state and its record log."""
+        records, dropped = await self.backend.records(room.state.id)
+        return room.report(self.clock.now_ms(), records, dropped)
 
     # -- commands --------------------------------------------------------------
 

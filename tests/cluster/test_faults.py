@@ -69,6 +69,16 @@ async def lease_margins(url: str, room_id: str) -> list[float]:
     return [(score - now) / 1000 for _, score in leases]
 
 
+async def touched_since_now(url: str, room_id: str, within: float = 10.0) -> None:
+    """Wait until a process ran a lease call on the room (its lease clock moved on)."""
+    async with aioredis.Redis.from_url(url) as probe:
+        seconds, micros = await probe.time()
+        now = seconds * 1000 + micros // 1000
+        async with asyncio.timeout(within):
+            while int(await probe.get(f"ensemble:{{{room_id}}}:lease_clock") or 0) < now:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def empty_redis_cluster() -> AsyncIterator[Cluster]:
     """A cluster on a Redis without persistence: a restart loses everything."""
@@ -125,7 +135,9 @@ async def test_a_five_second_redis_stall_under_load_reaps_no_live_connection(clu
         finally:
             cluster.redis.resume()
         resumed = time.monotonic()
-        # Just after the stall every lease still has time left: nobody may reap.
+        # Once a process first touched the room's leases after the stall, every
+        # lease still has time left: nobody may reap.
+        await touched_since_now(cluster.redis.url, room_id)
         margins = await lease_margins(cluster.redis.url, room_id)
         print(f"\nlease margins {time.monotonic() - resumed:.2f} s after the stall:"
               f" min {min(margins):.2f} s, max {max(margins):.2f} s over {len(margins)} leases")

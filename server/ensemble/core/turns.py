@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ensemble.core.errors import BadRequest, Conflict, Forbidden
-from ensemble.core.state import PARTICIPANT, Member, TurnRecord
+from ensemble.core.state import PARTICIPANT, Member
 
 if TYPE_CHECKING:
     from ensemble.core.room import Room
@@ -125,7 +125,8 @@ def skip_expired(room: Room, until: int, most: int) -> None:
         return
     skipped = due - 1
     first_end = turns.ends_at
-    room.state.turn_log.append(TurnRecord(turns.current, turns.started_at or first_end, first_end))
+    room.record({"kind": "turn", "member_id": turns.current,
+                 "started_at": turns.started_at or first_end, "ended_at": first_end})
     rotation = [turns.current, *turns.queue]
     shift = skipped % len(rotation)
     rotation = rotation[shift:] + rotation[:shift]
@@ -181,7 +182,8 @@ def _end_current(room: Room, at: int, *, requeue: bool = True) -> None:
     if turns.current is None:
         return
     holder = turns.current
-    room.state.turn_log.append(TurnRecord(holder, turns.started_at or at, at))
+    room.record({"kind": "turn", "member_id": holder, "started_at": turns.started_at or at,
+                 "ended_at": at})
     turns.current = None
     turns.started_at = None
     turns.ends_at = None
