@@ -77,9 +77,6 @@ class Hub:
         for session in list(self._rooms.get(room_id, {}).values()):
             session.close(code, reason)
 
-    def sessions(self) -> list[Subscriber]:
-        return [s for sessions in self._rooms.values() for s in sessions.values()]
-
     def _fan_out(self, room_id: str, packet: Packet | None) -> None:
         sessions = self._rooms.get(room_id)
         if not sessions:

@@ -228,7 +228,7 @@ async def test_redis_restarted_empty_closes_every_socket_of_the_lost_rooms(empty
         async with asyncio.timeout(20):
             async for _ in client.events():
                 pass
-        assert client.closed is not None and client.closed.code == 4103, client.closed
+        assert client.closed is not None and client.closed.room_gone, client.closed
         assert len(client.welcomes) == 1  # terminal: no reconnect
     for server in servers:
         await wait_until(lambda s=server: _ready(s.http))
