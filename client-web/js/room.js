@@ -164,6 +164,7 @@ let reconnectAt = null; // when the next attempt is due, while reconnecting
 function onStatus(status, info) {
   const box = $("#conn");
   box.dataset.status = status;
+  if (info.code != null) box.dataset.closeCode = String(info.code); // the last close, for support
   if (status === STATUS.OPEN) box.dataset.resumed = String(!!info.resumed);
   reconnectAt = status === STATUS.RECONNECTING ? info.retryAt || null : null;
   let text = "Not connected";
