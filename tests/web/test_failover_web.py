@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -26,7 +27,7 @@ expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
-def balanced() -> Iterator[tuple[Nginx, list[ServerProcess]]]:
+def balanced() -> Iterator[tuple[Nginx, list[ServerProcess], RedisServer]]:
     """Redis, two processes, nginx in front; everything stopped by pid after."""
     redis = RedisServer()
     redis.start()
@@ -39,7 +40,7 @@ def balanced() -> Iterator[tuple[Nginx, list[ServerProcess]]]:
                 {"ENSEMBLE_PRESENCE_TTL_MS": "1500"},
             ).start())  # fmt: skip
         nginx = Nginx([s.port for s in servers]).start()
-        yield nginx, servers
+        yield nginx, servers, redis
     finally:
         if nginx is not None:
             nginx.stop()
@@ -56,7 +57,7 @@ def open_sockets(server: ServerProcess) -> int:
 
 
 def test_a_page_moves_to_another_process_on_sigterm(balanced, open_page) -> None:  # type: ignore[no-untyped-def]
-    nginx, servers = balanced
+    nginx, servers, _ = balanced
     reply = httpx.post(f"{nginx.http}/api/rooms",
                        json={"title": "Rolling restart", "visibility": "unlisted"})
     assert reply.status_code == 201, reply.text
@@ -97,3 +98,23 @@ def test_a_page_moves_to_another_process_on_sigterm(balanced, open_page) -> None
         assert texts.count(text) == 1, texts
     expect(ann.locator("#notice")).not_to_contain_text("Disconnected")
     expect(mia.locator("#people li", has_text="Ann")).not_to_contain_text("disconnected")
+
+
+def test_a_page_whose_room_redis_lost_says_the_room_is_gone(balanced, open_page) -> None:  # type: ignore[no-untyped-def]
+    nginx, _, redis = balanced
+    reply = httpx.post(f"{nginx.http}/api/rooms", json={"title": "Lost", "visibility": "unlisted"})
+    room = reply.json()
+    ann = open_page("ann")
+    ann.goto(f"{nginx.http}/r/{room['room_id']}?invite={room['invite']}")
+    ann.fill("#join-name", "Ann")
+    ann.click("#join-submit")
+    expect(ann.locator("#conn")).to_have_attribute("data-status", "open")
+
+    with socket.create_connection(("127.0.0.1", redis.port), timeout=5) as sock:
+        sock.sendall(b"FLUSHALL\r\n")  # what a restart without persistence does
+        assert sock.recv(16).startswith(b"+OK")
+
+    # The page sends nothing: the server notices by itself and says so.
+    expect(ann.locator("#conn")).to_have_attribute("data-close-code", "4103", timeout=20_000)
+    expect(ann.locator("#conn")).to_have_attribute("data-status", "closed")
+    expect(ann.locator("#notice")).to_contain_text("This room no longer exists.")
