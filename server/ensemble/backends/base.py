@@ -75,8 +75,8 @@ class Backend(Protocol):
     async def transact(self, room_id: str, command: Command) -> Outcome:
         """Apply `command` and commit its outcome atomically (see the module doc).
 
-        Raises RoomGone (a NotFound) when there is no such room. A refused command (outcome
-        with an `error`) still commits the events it carries.
+        Raises RoomGone (a NotFound) when there is no such room. A refused
+        command (outcome with an `error`) still commits the events it carries.
         """
 
     async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:

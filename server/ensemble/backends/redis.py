@@ -17,7 +17,6 @@ tag ``{room_id}``, so on a Redis Cluster a room lives on one shard):
   ``dropped``.
 * ``<prefix>:{room}:hkeys`` -- set of the room's history stream keys, so
   deletion finds the direct histories of members the state has forgotten.
-
 * ``<prefix>:{room}:lease_clock`` -- server time of the last lease call on the
   room; a longer silence than a heartbeat allows is a stall nobody is blamed for.
 
