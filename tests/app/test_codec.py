@@ -19,4 +19,4 @@ def test_vector_round_trips_through_the_server_codec(vector):
     message = vector["json"]
     assert encode_msgpack(message) == bytes.fromhex(vector["msgpack_hex"])
     assert decode(bytes.fromhex(vector["msgpack_hex"]), Format.MSGPACK) == message
-    assert decode(encode_json(message), Format.JSON) == message
+    assert decode(encode_json(message).decode(), Format.JSON) == message

@@ -36,7 +36,8 @@ def local_config(upstreams: list[int], port: int, prefix: Path) -> str:
         f"    {kind}_temp_path {prefix / kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    return conf.replace("http {\n", f"http {{\n    access_log off;\n{temp}", 1)
+    conf = conf.replace("/var/log/nginx/access.log", str(prefix / "access.log"))
+    return conf.replace("http {\n", f"http {{\n{temp}", 1)
 
 
 class Nginx:
@@ -83,6 +84,10 @@ class Nginx:
                 time.sleep(0.05)
         self.stop()
         raise TimeoutError("nginx did not listen in time")
+
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "access.log"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
