@@ -90,6 +90,11 @@ class Nginx:
         return self.prefix / "access.log"
 
     def stop(self) -> None:
+        self.halt()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Stop nginx and keep its files (the access log) until `stop`."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -97,4 +102,3 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        shutil.rmtree(self.prefix, ignore_errors=True)
