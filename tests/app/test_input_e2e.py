@@ -145,6 +145,19 @@ async def test_http_text_that_cannot_be_encoded_is_refused(server, body):
         assert (await http.get("/api/rooms")).status_code == 200
 
 
+async def test_msgpack_strings_must_be_valid_utf8(rooms):
+    """msgpack is read with raw=False: invalid UTF-8, an encoded surrogate among
+    it, never becomes a string."""
+    room = await rooms.create()
+    pat = await rooms.join(room, "Pat")
+    head = b"\x82" + msgpack.packb("type") + msgpack.packb("chat.send") + msgpack.packb("text")
+    for bad in (b"\xa3\xed\xa0\x80", b"\xa2\xc3\x28", b"\xa1\xff"):
+        reply = await reply_to(pat, head + bad)
+        assert reply["code"] == "bad_request", bad
+    await still_alive(pat)
+    await room_still_works(rooms, room)
+
+
 # -- strict wire types -------------------------------------------------------------
 
 
