@@ -42,9 +42,18 @@ export function addressOf(pathname, query, secrets) {
   return `${pathname}${q ? `?${q}` : ""}${f ? `#${f}` : ""}`;
 }
 
-/** The secrets of this page's address; an old query form leaves the address bar at once. */
+/**
+ * The secrets of this page's address; an old query form leaves the address bar
+ * at once. Opening a link that differs only in its fragment does not load the
+ * page again, so a new secret there reloads it.
+ */
 export function pageSecrets() {
   const { secrets, clean } = readSecrets(location.href);
   if (clean !== null) history.replaceState(null, "", clean);
+  const seen = secrets.toString();
+  addEventListener("hashchange", () => {
+    const now = readSecrets(location.href).secrets;
+    if (now.toString() && now.toString() !== seen) location.reload();
+  });
   return secrets;
 }
