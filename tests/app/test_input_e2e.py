@@ -131,6 +131,15 @@ async def test_a_hello_whose_name_cannot_be_encoded_is_refused(rooms):
     await room_still_works(rooms, room)
 
 
+async def test_http_bodies_must_be_valid_utf8(server):
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        for raw in (b'{"title":"\xed\xa0\x80","visibility":"public"}',  # an encoded surrogate
+                    b'{"title":"\xff","visibility":"public"}'):
+            reply = await http.post("/api/rooms", content=raw)
+            assert reply.status_code == 400, raw
+        assert (await http.get("/api/rooms")).status_code == 200
+
+
 @pytest.mark.parametrize("body", [
     {"title": SURROGATE},
     {"title": "ok", "program": {"phases": [{"name": SURROGATE, "kind": "focus",
