@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from ensemble.backends import create_backend
@@ -23,6 +22,7 @@ from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.timesource import Clock, SystemClock
+from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
 from ensemble.transport.session import Session
 from ensemble.wire.codec import Format
@@ -41,38 +41,9 @@ CONTENT_SECURITY_POLICY = (
 )
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-
-
-class NoSniff:
-    """`X-Content-Type-Options: nosniff` on every HTTP response, whatever made it
-    (API, errors, 404s, static files, metrics, pages)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() != b"x-content-type-options"]
-                headers.append((b"x-content-type-options", b"nosniff"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
-
-
-async def internal_error(request: Request, exc: Exception) -> Response:
-    return Response("internal error", status_code=500, media_type="text/plain",
-                    headers={"X-Content-Type-Options": "nosniff"})
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
@@ -132,7 +103,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(NoSniff)],
-        # Answered outside every middleware: the header is set here too.
         exception_handlers={Exception: internal_error},
     )
     app.state.service = service
