@@ -28,8 +28,9 @@ class Format(StrEnum):
 
 
 # A JSON escape of a UTF-16 surrogate: the only way a lone surrogate gets into
-# a decoded string (WebSocket text and msgpack strings are strict UTF-8).
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# a decoded string (WebSocket text is strict UTF-8, and so are msgpack strings
+# and HTTP bodies as parse_json reads them).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class DecodeError(ValueError):
@@ -65,16 +66,23 @@ def encode_json(message: dict[str, Any]) -> bytes:
 def parse_json(data: bytes | str) -> Any:
     """Strict JSON: no NaN or Infinity, no lone surrogate in any string or key,
     and nesting too deep for the parser is a DecodeError like any other."""
-    raw = data.encode() if isinstance(data, str) else data
+    if isinstance(data, bytes):
+        try:
+            # Strict: json.loads(bytes) would let encoded surrogates through.
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("the text is not valid UTF-8") from None
+    else:
+        text = data
     try:
-        value = json.loads(raw, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant)
     except DecodeError:
         raise
     except RecursionError:
         raise DecodeError("the json is nested too deeply") from None
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         raise DecodeError("the text is not valid json") from None
-    if _SURROGATE_ESCAPE.search(raw):
+    if _SURROGATE_ESCAPE.search(text):
         where = unencodable_text(value)
         if where is not None:
             raise DecodeError(f"{where}: is not valid text (a lone UTF-16 surrogate)")
