@@ -18,6 +18,7 @@ import { $, el, fill, setText, replaceKeepingFocus, clockTime, ago, copyText, an
 import { getRoom } from "./api.js";
 import { PRESETS, presetById, KIND_LABELS } from "./presets.js";
 import { programEditor } from "./program-editor.js";
+import { addressOf, pageSecrets, secretLink } from "./links.js";
 import {
   loadSession, saveSession, updateSession, clearSession, saveHostKey, loadHostKey, loadInvite, rememberName,
   rememberedName,
@@ -28,7 +29,8 @@ const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" }
 
 const codec = makeCodec(msgpack);
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
-const params = new URLSearchParams(location.search);
+// Secrets come in the fragment (#invite=…, #host_key=…); see links.js.
+const params = pageSecrets();
 let invite = params.get("invite");
 // The host key arrives in the mentor link; once saved for this tab it leaves
 // the address bar (mentors share their screens). An invite link wins over a
@@ -210,8 +212,7 @@ function onWelcome(w) {
   persist();
   if (params.has("host_key")) {
     params.delete("host_key");
-    const rest = params.toString();
-    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}`);
+    history.replaceState(null, "", addressOf(location.pathname, new URLSearchParams(location.search), params));
   }
   $("#join").hidden = true;
   $("#room").hidden = false;
@@ -579,7 +580,7 @@ function renderDashboard() {
 function renderMentorBits() {
   const code = state.room.invite || loadInvite(roomId);
   $("#invite-line").hidden = !code;
-  if (code) $("#invite-link").value = new URL(`/r/${encodeURIComponent(roomId)}?invite=${encodeURIComponent(code)}`, location.href).href;
+  if (code) $("#invite-link").value = new URL(secretLink(`/r/${encodeURIComponent(roomId)}`, { invite: code }), location.href).href;
   $("#timer-pause").disabled = state.timer.state !== "running";
   $("#timer-resume").disabled = state.timer.state !== "paused";
   $("#sprint-skip").disabled = state.sprint.state !== "running";

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -21,6 +22,7 @@ from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.timesource import Clock, SystemClock
+from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
@@ -41,7 +43,6 @@ CONTENT_SECURITY_POLICY = (
 DRAIN_TIMEOUT_S = 5.0  # sockets get this long to take their 1001 on shutdown
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
@@ -125,7 +126,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(NoSniff)],
+        exception_handlers={Exception: internal_error},
+    )
     app.state.service = service
     app.state.drain = drain
     app.state.settings = settings

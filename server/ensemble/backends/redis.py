@@ -95,6 +95,7 @@ from ensemble.backends.base import BackendUnavailable, Command, Listener
 from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
 from ensemble.settings import Settings
+from ensemble.wire.codec import EncodeError
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,10 @@ def _fields_of(obj: Any) -> dict[str, Any]:
 
 def dump_state(state: RoomState) -> bytes:
     """The stored form of a room: msgpack of `state.to_dict()`."""
-    return msgpack.packb(state, default=_fields_of, use_bin_type=True)
+    try:
+        return msgpack.packb(state, default=_fields_of, use_bin_type=True)
+    except (ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        raise EncodeError(f"cannot store room {state.id}: {type(exc).__name__}") from exc
 
 
 def _unpack(data: bytes) -> Any:
@@ -337,9 +341,10 @@ class RedisBackend:
                     raise RoomGone(f"no room {room_id}")
                 room = Room(RoomState.from_dict(_unpack(data)))
                 outcome = command(room)
-                if not outcome.events and not outcome.records and dump_state(room.state) == data:
-                    return outcome  # nothing happened: nothing to write
+                # Encoded before the commit: if this raises, nothing is written.
                 packets = [Packet.of(event) for event in outcome.events]
+                if not packets and not outcome.records and dump_state(room.state) == data:
+                    return outcome  # nothing happened: nothing to write
                 status, _ = await self._write(room, int(version), packets, outcome.records)
                 if status in (COMMITTED, ALREADY):
                     return outcome

@@ -252,7 +252,7 @@ class Session:
 
     async def _dispatch(self, type_: str, ref: Any, message: dict[str, Any]) -> None:
         if not schema.known_request(type_):
-            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_!r}")
+            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_[:40]!r}")
             return
         schema.validate(message)
         if type_ == "ping":
