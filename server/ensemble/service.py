@@ -23,7 +23,7 @@ from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Limits
 from ensemble.hub import Hub
 from ensemble.settings import Settings
 from ensemble.timesource import Clock
-from ensemble.wire.codes import CloseCode
+from ensemble.transport.closing import CLOSES, GONE
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class RoomService:
         for room_id in self.hub.connections():
             if await self.backend.load_room(room_id) is None:
                 log.warning("room %s was lost: closing its sockets", room_id)
-                self.hub.close_room(room_id, CloseCode.ROOM_GONE, "the room no longer exists")
+                self.hub.close_room(room_id, *CLOSES[GONE])
         self._reconciling = False
 
     # -- rooms ---------------------------------------------------------------
@@ -134,7 +134,7 @@ class RoomService:
                 idle_ms=self.settings.idle_room_ms,
             ),
         )
-        await self.backend.create_room(room)
+        await self.backend.create_room(room.state, room.opening())
         self._wake.set()  # its idle deadline is new to the scheduler
         return room, invite, host_key
 
@@ -332,7 +332,7 @@ class RoomService:
                 # One broken room must not hold up the others (it stays due).
                 log.exception("ticking room %s failed", room_id)
                 continue
-            if outcome.reply.get("expired"):
+            if outcome.expired:
                 await self.backend.delete_room(room_id)
 
     async def _next_wait(self, poll_ms: int) -> float:

@@ -75,6 +75,11 @@ PHASES = [
 async def room_with_mentor(backend: Any, **kw: Any) -> str:
     """Create a room on `backend` with mentor "m" in it; return its id."""
     room = new_room(**kw)
-    await backend.create_room(room)
+    await backend.create_room(room.state, room.opening())
     await backend.transact(room.state.id, join("m", "mentor"))
     return room.state.id
+
+
+def opened(room: Room) -> tuple[Any, Outcome]:
+    """What `create_room` takes: the new room's state and what the core tells of it."""
+    return room.state, room.opening()

@@ -17,7 +17,7 @@ from ensemble.backends.base import BackendUnavailable
 from ensemble.wire.packet import Packet
 
 from .collect import Collector, eventually
-from .rooms import PHASES, T0, disconnect, join, new_room, request, tick
+from .rooms import PHASES, T0, disconnect, join, new_room, opened, request, tick
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -28,7 +28,7 @@ async def test_concurrent_commits_from_two_processes_lose_nothing(redis_factory)
     one, two, three = [await redis_factory() for _ in range(3)]
     room = new_room()
     room_id = room.state.id
-    await one.create_room(room)
+    await one.create_room(room.state, room.opening())
     await one.transact(room_id, join("m", "mentor"))
     await two.transact(room_id, join("p"))
     heard = [Collector() for _ in range(3)]
@@ -58,7 +58,7 @@ async def test_a_due_transition_fires_once_when_two_processes_tick(redis_factory
     one, two = await redis_factory(), await redis_factory()
     rooms = [new_room() for _ in range(10)]
     for room in rooms:
-        await one.create_room(room)
+        await one.create_room(room.state, room.opening())
         await one.transact(room.state.id, join("m", "mentor"))
         await one.transact(room.state.id, request("m", "sprint.start", {"phases": PHASES}))
     due = T0 + 60_000
@@ -82,7 +82,7 @@ async def test_a_due_transition_fires_once_when_two_processes_tick(redis_factory
 async def test_subscription_follows_the_local_count(redis_factory, redis_server):
     backend = await redis_factory()
     room = new_room()
-    await backend.create_room(room)
+    await backend.create_room(room.state, room.opening())
     channel = f"{backend._prefix}:{{{room.state.id}}}:ch"
     first, second = Collector(), Collector()
     async with aioredis.Redis.from_url(redis_server.url) as probe:
@@ -109,7 +109,7 @@ async def test_a_lapsed_lease_is_reported_once(redis_factory):
     ttl = 300
     dying, one, two = [await redis_factory(presence_ttl_ms=ttl) for _ in range(3)]
     room = new_room()
-    await one.create_room(room)
+    await one.create_room(room.state, room.opening())
     room_id = room.state.id
     await dying.refresh_presence("dying", {room_id: ["c1", "c2", "c3"]})
     await dying.refresh_presence("dying", {room_id: ["c1", "c2"]})  # c3 closed normally
@@ -143,7 +143,7 @@ async def test_paused_redis_is_unavailable_then_recovers(own_redis, own_redis_fa
     backend = await own_redis_factory(**FAST)
     room = new_room()
     room_id = room.state.id
-    await backend.create_room(room)
+    await backend.create_room(room.state, room.opening())
     await backend.transact(room_id, join("m", "mentor"))
     heard = Collector()
     await backend.subscribe(room_id, heard)
@@ -186,7 +186,7 @@ async def test_restarted_redis_resubscribes_and_tells_listeners(own_redis, own_r
     reader = await own_redis_factory(**FAST)
     room = new_room()
     room_id = room.state.id
-    await writer.create_room(room)
+    await writer.create_room(room.state, room.opening())
     heard = Collector()
     await reader.subscribe(room_id, heard)
 
@@ -199,7 +199,7 @@ async def test_restarted_redis_resubscribes_and_tells_listeners(own_redis, own_r
     await heard.wait_for(lambda c: c.gaps >= 1, within=10)
     assert await writer.ready()
     # No persistence: the room is gone with the old server; create it again.
-    await writer.create_room(new_room(room_id=room_id))
+    await writer.create_room(*opened(new_room(room_id=room_id)))
     await writer.transact(room_id, join("m", "mentor"))
     got = await heard.wait_packets(1)
     assert [(p.type, p.seq) for p in got] == [("member.joined", 1)]
@@ -210,11 +210,11 @@ async def test_a_process_starts_while_redis_is_down(own_redis, own_redis_factory
     backend = await own_redis_factory(**FAST)
     assert not await backend.ready()
     with pytest.raises(BackendUnavailable):
-        await backend.create_room(new_room())
+        await backend.create_room(*opened(new_room()))
     own_redis.start()
     await eventually(backend.ready, within=10)
     room = new_room()
-    await backend.create_room(room)
+    await backend.create_room(room.state, room.opening())
     heard = Collector()
     async with asyncio.timeout(10):
         while True:  # the reader connects on its own schedule
@@ -251,7 +251,7 @@ async def test_deleting_a_room_leaves_no_key_even_of_forgotten_members(redis_fac
     room = new_room(retention_ms=1)
     room.state.limits.left_kept = 0  # members who leave are forgotten at once
     room_id = room.state.id
-    await backend.create_room(room)
+    await backend.create_room(room.state, room.opening())
     await backend.transact(room_id, join("m", "mentor"))
     await backend.transact(room_id, join("p"))
     await backend.transact(

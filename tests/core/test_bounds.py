@@ -98,7 +98,7 @@ def test_a_room_nobody_joined_closes_when_idle_and_is_deleted_at_once():
     assert d.room.next_deadline() == d.now + 1000
     d.advance(1000)
     assert d.room.closed
-    assert d.room.tick(d.now).reply == {"expired": True}
+    assert d.room.tick(d.now).expired
 
 
 def test_a_member_coming_back_keeps_the_room_open():

@@ -40,7 +40,7 @@ def view(driver: RoomDriver) -> dict[str, object]:
         "turns": state.turns.public(),
         "sprint": state.sprint.public(),
         "timer": state.timer.public(),
-        "present": sorted(m.id for m in driver.room.present_members()),
+        "present": sorted(m.id for m in driver.room.state.members.values() if m.present),
         "next": driver.room.next_deadline(),
     }
 

@@ -1,7 +1,11 @@
-"""The backend contract.
+"""The backend contract, in roles: a state store, history, a broker (fan-out),
+a schedule and presence (below), each with a memory, a Redis and a Redis
+Cluster implementation behind the same contract suite.
 
 A backend keeps every room's state, its event history and its schedule, and
-fans events out to the processes that serve the room's members.
+fans events out to the processes that serve the room's members. It stores and
+publishes what the core told in a command's `Outcome` (events, records,
+deadline, listing); it never asks the core anything.
 
 * **Opaque bytes.** State is stored as the core serializes it; events travel
   and are stored as `Packet`s, encoded once per wire format by the process
@@ -31,6 +35,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ensemble.core import Outcome, Room
+from ensemble.core.state import RoomState
 from ensemble.wire.packet import Packet
 
 Command = Callable[[Room], Outcome]
@@ -43,7 +48,7 @@ class BackendUnavailable(Exception):
     """The backend cannot be reached right now; the request may be retried."""
 
 
-class Backend(Protocol):
+class Lifecycle(Protocol):
     async def start(self) -> None:
         """Connect; called once in the app's lifespan."""
 
@@ -64,7 +69,13 @@ class Backend(Protocol):
         """The token-signing key all processes on this backend use: the one
         stored, or `candidate`, stored now if none is."""
 
-    async def create_room(self, room: Room) -> None: ...
+
+class StateStore(Protocol):
+    """Each room's state as bytes, its record log and its listing, committed
+    atomically with its histories, deadline and publication."""
+
+    async def create_room(self, state: RoomState, outcome: Outcome) -> None:
+        """Store a new room; `outcome` (`Room.opening()`) tells its deadline and listing."""
 
     async def delete_room(self, room_id: str) -> None:
         """Forget the room: state, histories, schedule, listing, leases. Idempotent."""
@@ -75,35 +86,51 @@ class Backend(Protocol):
     async def transact(self, room_id: str, command: Command) -> Outcome:
         """Apply `command` and commit its outcome atomically (see the module doc).
 
+        The deadline and listing stored are the ones the outcome carries.
         Raises RoomGone (a NotFound) when there is no such room. A refused
         command (outcome with an `error`) still commits the events it carries.
         """
-
-    async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
-        """Packets of one history after seq `after`, in order; None when some are gone."""
-
-    async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
-        """The latest `count` packets of one history, oldest first."""
 
     async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
         """The room's report records in commit order, and how many were dropped
         because the log was full (`settings.record_log_size`)."""
 
     async def list_rooms(self) -> list[dict[str, Any]]:
-        """Summaries of the public open rooms."""
+        """Summaries of the rooms whose last outcome said they are listed."""
 
-    async def subscribe(self, room_id: str, listener: Listener) -> None: ...
+
+class History(Protocol):
+    async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
+        """Packets of one history after seq `after`, in order; None when some are gone."""
+
+    async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
+        """The latest `count` packets of one history, oldest first."""
+
+
+class Broker(Protocol):
+    """Fan-out of committed packets to the processes serving a room."""
+
+    async def subscribe(self, room_id: str, listener: Listener) -> None:
+        """Returns once no later commit can be missed by `listener`."""
 
     async def unsubscribe(self, room_id: str, listener: Listener) -> None: ...
 
+
+class Schedule(Protocol):
     async def due_rooms(self, now: int) -> list[str]:
         """Rooms whose next deadline is at or before `now`."""
 
     async def next_deadline(self) -> int | None:
         """The earliest deadline of any room this backend knows."""
 
+
+class Presence(Protocol):
     async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
         """Renew the leases on this process's connections, {room_id: [conn_id]}."""
 
     async def orphaned_connections(self) -> dict[str, list[str]]:
         """Connections whose process stopped refreshing them, {room_id: [conn_id]}."""
+
+
+class Backend(Lifecycle, StateStore, History, Broker, Schedule, Presence, Protocol):
+    """Every role, as one object the app holds."""

@@ -1,22 +1,27 @@
 """The in-memory backend: one process, the default, and the reference.
 
-Rooms are live `Room` objects and commands change them in place, so a commit
-is cheap. To commit nothing when a command's events cannot be encoded (or the
-command raises), the state is pickled before each command and restored from
-that copy on failure. The copy costs about 35 us for a room of 10 members and
-90 us for 30; the state is bounded, so is the copy.
+It keeps what Redis keeps, in the same form: each room's state as the bytes
+`dump_state` makes, with a version bumped per commit; packets and records as
+bytes. A command runs on a Room rebuilt from those bytes, so it can never
+change the stored truth except by committing, and a command that raises (or
+whose events cannot be encoded) commits nothing, as on Redis.
+
+To keep commits cheap, the Room object of the last commit stays in a cache
+beside the bytes: when the stored version is the one this process wrote, the
+next command runs on that object instead of decoding. A command that fails
+drops the cached object (it may be half changed); the next one decodes the
+bytes again.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections import defaultdict, deque
 from typing import Any
 
-import msgpack
-
 from ensemble.backends.base import Command, Listener
+from ensemble.backends.stored import dump_state, load_state, pack, unpack
 from ensemble.core import Outcome, Room, RoomGone
+from ensemble.core.state import RoomState
 from ensemble.settings import Settings
 from ensemble.wire.packet import Packet
 
@@ -25,13 +30,17 @@ class MemoryBackend:
     def __init__(self, settings: Settings) -> None:
         self._history_size = settings.history_size
         self._record_log_size = settings.record_log_size
-        self._rooms: dict[str, Room] = {}
+        # room id -> (version, state bytes): the truth.
+        self._states: dict[str, tuple[int, bytes]] = {}
+        # room id -> (version, the Room that version was committed from).
+        self._cache: dict[str, tuple[int, Room]] = {}
         # Each room's report records (packed, as Redis keeps them) and how many overflowed.
         self._records: dict[str, list[bytes]] = {}
         self._dropped: dict[str, int] = {}
-        self._history: dict[tuple[str, str], deque[Packet]] = {}
+        self._history: dict[tuple[str, str], deque[bytes]] = {}
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._deadlines: dict[str, int] = {}
+        self._listed: dict[str, bytes] = {}  # room id -> packed summary of a listed room
 
     async def start(self) -> None:
         return None
@@ -48,68 +57,73 @@ class MemoryBackend:
     async def shared_key(self, candidate: str) -> str:
         return candidate  # one process: nobody to share it with
 
-    async def create_room(self, room: Room) -> None:
-        self._rooms[room.state.id] = room
-        self._schedule(room)
+    async def create_room(self, state: RoomState, outcome: Outcome) -> None:
+        if state.id in self._states:
+            raise ValueError(f"room {state.id} exists already")
+        self._states[state.id] = (0, dump_state(state))
+        self._told(state.id, outcome)
 
     async def delete_room(self, room_id: str) -> None:
-        self._rooms.pop(room_id, None)
-        self._deadlines.pop(room_id, None)
-        self._records.pop(room_id, None)
-        self._dropped.pop(room_id, None)
+        for table in (self._states, self._cache, self._deadlines, self._records,
+                      self._dropped, self._listed):
+            table.pop(room_id, None)  # type: ignore[attr-defined]
         for key in [k for k in self._history if k[0] == room_id]:
             del self._history[key]
 
     async def load_room(self, room_id: str) -> Room | None:
-        return self._rooms.get(room_id)
+        stored = self._states.get(room_id)
+        return None if stored is None else Room(load_state(stored[1]))
 
     async def transact(self, room_id: str, command: Command) -> Outcome:
         # Commands are synchronous, so nothing else runs on this room meanwhile.
-        room = self._rooms.get(room_id)
-        if room is None:
+        stored = self._states.get(room_id)
+        if stored is None:
             raise RoomGone(f"no room {room_id}")
-        # The command changes the live room in place. Its events are encoded
-        # before anything is stored; should that fail (or the command raise),
-        # the room goes back to this copy: nothing is committed, as on Redis.
-        # A pickle is the cheapest full copy of the state's dataclasses (about
-        # 1 us per member and record; see the module doc).
-        saved = pickle.dumps(room.state, pickle.HIGHEST_PROTOCOL)
-        try:
-            outcome = command(room)
-            packets = [Packet.of(event) for event in outcome.events]
-            records = [msgpack.packb(r, use_bin_type=True) for r in outcome.records]
-        except Exception:
-            room.state = pickle.loads(saved)
-            raise
+        version, data = stored
+        cached = self._cache.pop(room_id, None)
+        room = cached[1] if cached is not None and cached[0] == version else Room(load_state(data))
+        # Encoded before anything is stored: if this raises, nothing is.
+        outcome = command(room)
+        packets = [Packet.of(event) for event in outcome.events]
+        records = [pack(r) for r in outcome.records]
+        new = dump_state(room.state)
+        if not packets and not records and new == data:
+            self._cache[room_id] = (version, room)
+            return outcome  # nothing happened: nothing to write
+        self._states[room_id] = (version + 1, new)
+        self._cache[room_id] = (version + 1, room)
         for packet in packets:
             history = self._history.get((room_id, packet.key))
             if history is None:
-                history = self._history[(room_id, packet.key)] = deque(
-                    maxlen=self._history_size
-                )
-            history.append(packet)
+                history = self._history[(room_id, packet.key)] = deque(maxlen=self._history_size)
+            history.append(packet.to_bytes())
         if records:
             self._append_records(room_id, records)
-        self._schedule(room)
+        self._told(room_id, outcome)
         for packet in packets:
             for listener in list(self._listeners.get(room_id, ())):
                 listener(packet)
         return outcome
 
-    def _schedule(self, room: Room) -> None:
-        deadline = room.next_deadline()
-        if deadline is None:
-            self._deadlines.pop(room.state.id, None)
+    def _told(self, room_id: str, outcome: Outcome) -> None:
+        """Store the room's deadline and listing as the core told them."""
+        if outcome.deadline is None:
+            self._deadlines.pop(room_id, None)
         else:
-            self._deadlines[room.state.id] = deadline
+            self._deadlines[room_id] = outcome.deadline
+        if outcome.listing is not None and outcome.listing.listed:
+            self._listed[room_id] = pack(outcome.listing.summary)
+        else:
+            self._listed.pop(room_id, None)
+
+    def _kept(self, room_id: str, key: str) -> list[Packet]:
+        return [Packet.from_bytes(b) for b in self._history.get((room_id, key), ())]
 
     async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
-        room = self._rooms.get(room_id)
-        latest = room.state.seqs.get(key, 0) if room else 0
-        if after >= latest:
-            return []
-        kept = self._history.get((room_id, key), deque())
-        if not kept or kept[0].seq > after + 1:
+        kept = self._kept(room_id, key)
+        if not kept or after >= kept[-1].seq:
+            return []  # the newest entry is never trimmed: nothing was missed
+        if kept[0].seq > after + 1:
             return None
         return [p for p in kept if p.seq > after]
 
@@ -122,18 +136,13 @@ class MemoryBackend:
 
     async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
         log = self._records.get(room_id, [])
-        return [msgpack.unpackb(r, raw=False) for r in log], self._dropped.get(room_id, 0)
+        return [unpack(r) for r in log], self._dropped.get(room_id, 0)
 
     async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
-        kept = self._history.get((room_id, key), deque())
-        return list(kept)[-count:] if count else []
+        return self._kept(room_id, key)[-count:] if count > 0 else []
 
     async def list_rooms(self) -> list[dict[str, Any]]:
-        return [
-            room.summary()
-            for room in self._rooms.values()
-            if room.state.visibility == "public" and not room.closed
-        ]
+        return [unpack(summary) for summary in self._listed.values()]
 
     async def subscribe(self, room_id: str, listener: Listener) -> None:
         self._listeners[room_id].append(listener)
@@ -156,5 +165,3 @@ class MemoryBackend:
 
     async def orphaned_connections(self) -> dict[str, list[str]]:
         return {}
-
-

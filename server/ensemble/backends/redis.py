@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import secrets
 import time
@@ -92,10 +91,10 @@ from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable, Command, Listener
+from ensemble.backends.stored import dump_state, load_state
 from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
 from ensemble.settings import Settings
-from ensemble.wire.codec import EncodeError
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -110,29 +109,6 @@ COMMITTED, ALREADY, CONFLICT, MISSING = 1, 2, 0, -1
 
 def _pack(value: Any) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _fields_of(obj: Any) -> dict[str, Any]:
-    """msgpack's hook for the state's dataclasses: their fields, shallowly (msgpack
-    recurses). Same result as `RoomState.to_dict()` without asdict's deep copies,
-    which cost most of a commit's CPU on a large room."""
-    names = _FIELDS.get(type(obj))
-    if names is None:
-        if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-            raise TypeError(f"cannot store {type(obj).__name__} in room state")
-        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
-    return {name: getattr(obj, name) for name in names}
-
-
-def dump_state(state: RoomState) -> bytes:
-    """The stored form of a room: msgpack of `state.to_dict()`."""
-    try:
-        return msgpack.packb(state, default=_fields_of, use_bin_type=True)
-    except (ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
-        raise EncodeError(f"cannot store room {state.id}: {type(exc).__name__}") from exc
 
 
 def _unpack(data: bytes) -> Any:
@@ -307,10 +283,10 @@ class RedisBackend:
 
     # -- rooms -----------------------------------------------------------------
 
-    async def create_room(self, room: Room) -> None:
-        status, _ = await self._write(room, -1, [])
+    async def create_room(self, state: RoomState, outcome: Outcome) -> None:
+        status, _ = await self._write(state, outcome, -1, [])
         if status != COMMITTED:
-            raise ValueError(f"room {room.state.id} exists already")
+            raise ValueError(f"room {state.id} exists already")
 
     async def delete_room(self, room_id: str) -> None:
         names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
@@ -328,7 +304,7 @@ class RedisBackend:
             data = await self.redis.hget(self._key(room_id, "state"), "data")
         if data is None:
             return None
-        return Room(RoomState.from_dict(_unpack(data)))
+        return Room(load_state(data))
 
     async def transact(self, room_id: str, command: Command) -> Outcome:
         async with self._room_lock(room_id):
@@ -339,13 +315,13 @@ class RedisBackend:
                     )
                 if data is None or version is None:
                     raise RoomGone(f"no room {room_id}")
-                room = Room(RoomState.from_dict(_unpack(data)))
+                room = Room(load_state(data))
                 outcome = command(room)
                 # Encoded before the commit: if this raises, nothing is written.
                 packets = [Packet.of(event) for event in outcome.events]
                 if not packets and not outcome.records and dump_state(room.state) == data:
                     return outcome  # nothing happened: nothing to write
-                status, _ = await self._write(room, int(version), packets, outcome.records)
+                status, _ = await self._write(room.state, outcome, int(version), packets)
                 if status in (COMMITTED, ALREADY):
                     return outcome
                 if status == MISSING:
@@ -354,16 +330,14 @@ class RedisBackend:
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
     async def _write(
-        self,
-        room: Room,
-        expected: int,
-        packets: list[Packet],
-        records: list[dict[str, Any]] | None = None,
+        self, state: RoomState, outcome: Outcome, expected: int, packets: list[Packet]
     ) -> tuple[int, int]:
-        records = records or []
-        room_id = room.state.id
-        deadline = room.next_deadline()
-        listed = room.state.visibility == "public" and not room.closed
+        """Commit what the core told (state, records, deadline, listing) in one script."""
+        records = outcome.records
+        room_id = state.id
+        deadline = outcome.deadline
+        assert outcome.listing is not None, "an outcome from Room tells its listing"
+        listed = outcome.listing.listed
         keys = [
             self._key(room_id, "state"),
             self._schedule,
@@ -374,8 +348,8 @@ class RedisBackend:
         args: list[Any] = [
             expected,
             secrets.token_bytes(12),
-            dump_state(room.state),
-            _pack(room.summary()),
+            dump_state(state),
+            _pack(outcome.listing.summary),
             room_id,
             "" if deadline is None else deadline,
             1 if listed else 0,
@@ -444,8 +418,8 @@ class RedisBackend:
                 for room_id in ids:
                     pipe.hget(self._key(room_id.decode(), "state"), "summary")
                 summaries = await pipe.execute()
-        rooms = [_unpack(s) for s in summaries if s is not None]
-        return [r for r in rooms if r.get("visibility") == "public" and r.get("state") == "open"]
+        # Listed by the commit that made them public and open; nothing to judge here.
+        return [_unpack(s) for s in summaries if s is not None]
 
     # -- schedule ----------------------------------------------------------------
 

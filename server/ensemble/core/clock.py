@@ -17,7 +17,7 @@ from ensemble.core.errors import BadRequest, Conflict
 from ensemble.core.state import PHASE_KINDS, Sprint, Timer
 
 if TYPE_CHECKING:
-    from ensemble.core.room import Room
+    from ensemble.core.context import Context
 
 MAX_PHASES = 20
 MAX_ROUNDS = 20
@@ -40,7 +40,7 @@ def check_program(phases: list[dict[str, Any]], rounds: int) -> None:
 # -- timer -------------------------------------------------------------------
 
 
-def timer_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def timer_start(room: Context, actor: str, payload: dict[str, Any]) -> None:
     _no_sprint(room, "start the timer")
     _set_timer(room, Timer(
         state="running",
@@ -50,7 +50,7 @@ def timer_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
     ))
 
 
-def timer_pause(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def timer_pause(room: Context, actor: str, payload: dict[str, Any]) -> None:
     timer = room.state.timer
     if timer.state != "running":
         raise Conflict("the timer is not running")
@@ -58,7 +58,7 @@ def timer_pause(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _set_timer(room, Timer("paused", timer.label, timer.duration_ms, None, remaining))
 
 
-def timer_resume(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def timer_resume(room: Context, actor: str, payload: dict[str, Any]) -> None:
     timer = room.state.timer
     if timer.state != "paused":
         raise Conflict("the timer is not paused")
@@ -67,14 +67,14 @@ def timer_resume(room: Room, actor: str, payload: dict[str, Any]) -> None:
     ))
 
 
-def timer_reset(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def timer_reset(room: Context, actor: str, payload: dict[str, Any]) -> None:
     _no_sprint(room, "reset the timer")
     if room.state.timer.state == "idle":
         raise Conflict("the timer is already idle")
     _set_timer(room, Timer())
 
 
-def timer_adjust(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def timer_adjust(room: Context, actor: str, payload: dict[str, Any]) -> None:
     timer = room.state.timer
     delta = payload["delta_ms"]
     if timer.state == "idle":
@@ -88,12 +88,12 @@ def timer_adjust(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _set_timer(room, new)
 
 
-def _set_timer(room: Room, timer: Timer) -> None:
+def _set_timer(room: Context, timer: Timer) -> None:
     room.state.timer = timer
     room.emit("timer.changed", {"timer": timer.public()})
 
 
-def _no_sprint(room: Room, what: str) -> None:
+def _no_sprint(room: Context, what: str) -> None:
     if room.state.sprint.state == "running":
         raise Conflict(f"a sprint is running: stop it to {what}")
 
@@ -101,7 +101,7 @@ def _no_sprint(room: Room, what: str) -> None:
 # -- sprint ------------------------------------------------------------------
 
 
-def sprint_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def sprint_start(room: Context, actor: str, payload: dict[str, Any]) -> None:
     if room.state.sprint.state == "running":
         raise Conflict("a sprint is already running")
     program = room.state.program or {}
@@ -126,19 +126,19 @@ def sprint_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _enter_phase(room, room.now)
 
 
-def sprint_skip(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def sprint_skip(room: Context, actor: str, payload: dict[str, Any]) -> None:
     if room.state.sprint.state != "running":
         raise Conflict("no sprint is running")
     _next_phase(room, room.now)
 
 
-def sprint_stop(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def sprint_stop(room: Context, actor: str, payload: dict[str, Any]) -> None:
     if room.state.sprint.state != "running":
         raise Conflict("no sprint is running")
     _finish(room, room.now)
 
 
-def phase_deadline(room: Room) -> int | None:
+def phase_deadline(room: Context) -> int | None:
     """When the current phase ends, if a sprint is running on a running timer."""
     timer = room.state.timer
     if room.state.sprint.state == "running" and timer.state == "running":
@@ -146,12 +146,12 @@ def phase_deadline(room: Room) -> int | None:
     return None
 
 
-def advance_phase(room: Room, at: int) -> None:
+def advance_phase(room: Context, at: int) -> None:
     """The current phase's time is up (fired by the room at the deadline)."""
     _next_phase(room, at)
 
 
-def skip_phases(room: Room, until: int, most: int) -> None:
+def skip_phases(room: Context, until: int, most: int) -> None:
     """Jump over a long backlog of phase ends due by `until`.
 
     When more than `most` phases ended unserved (every process was down), the
@@ -206,7 +206,7 @@ def _runs_in(sprint: Sprint, round_: int, index: int) -> bool:
     return True
 
 
-def _next_phase(room: Room, at: int, *, announce: bool = False) -> None:
+def _next_phase(room: Context, at: int, *, announce: bool = False) -> None:
     sprint = room.state.sprint
     following = _successor(sprint, sprint.round, sprint.phase_index)
     if following is None:
@@ -218,7 +218,7 @@ def _next_phase(room: Room, at: int, *, announce: bool = False) -> None:
     _enter_phase(room, at)
 
 
-def _enter_phase(room: Room, at: int) -> None:
+def _enter_phase(room: Context, at: int) -> None:
     sprint = room.state.sprint
     phase = sprint.phases[sprint.phase_index]
     timer = Timer(
@@ -231,7 +231,7 @@ def _enter_phase(room: Room, at: int) -> None:
     room.emit("sprint.phase", {"sprint": sprint.public(), "timer": timer.public()}, at=at)
 
 
-def _finish(room: Room, at: int) -> None:
+def _finish(room: Context, at: int) -> None:
     sprint = room.state.sprint
     sprint.state = "done"
     room.state.timer = Timer()
@@ -242,7 +242,7 @@ def _finish(room: Room, at: int) -> None:
 # -- tempo -------------------------------------------------------------------
 
 
-def tempo_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def tempo_set(room: Context, actor: str, payload: dict[str, Any]) -> None:
     tempo = room.state.tempo
     tempo.bpm = payload["bpm"]
     tempo.beats_per_bar = payload["beats_per_bar"]
@@ -251,7 +251,7 @@ def tempo_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit_tempo(room)
 
 
-def tempo_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def tempo_start(room: Context, actor: str, payload: dict[str, Any]) -> None:
     tempo = room.state.tempo
     if tempo.running:
         raise Conflict("the tempo is already running")
@@ -260,7 +260,7 @@ def tempo_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit_tempo(room)
 
 
-def tempo_stop(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def tempo_stop(room: Context, actor: str, payload: dict[str, Any]) -> None:
     tempo = room.state.tempo
     if not tempo.running:
         raise Conflict("the tempo is not running")
@@ -269,5 +269,5 @@ def tempo_stop(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit_tempo(room)
 
 
-def _emit_tempo(room: Room) -> None:
+def _emit_tempo(room: Context) -> None:
     room.emit("tempo.changed", {"tempo": room.state.tempo.public()})

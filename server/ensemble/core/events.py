@@ -29,9 +29,32 @@ def readable_keys(member_id: str, role: str) -> list[str]:
     return [history_key(stream, member_id) for stream in readable_streams(role)]
 
 
+# What an event does to the connections that see it. The transport maps each
+# kind to a close code (transport/closing.py); the core only names it.
+ROOM_CLOSED = "room_closed"  # every connection of the room ends
+REMOVED = "removed"  # the member's connections end for good
+ROLE_CHANGED = "role_changed"  # the member's connections end; reconnecting shows the new view
+DROPPED = "dropped"  # the room counts the member's connections as gone (a lapsed lease)
+EFFECT_KINDS = (ROOM_CLOSED, REMOVED, ROLE_CHANGED, DROPPED)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Which connections an event ends: every one of the room (`member` None) or
+    one member's. A `dropped` member's connections admitted after the event
+    are not concerned (they came back)."""
+
+    kind: str
+    member: str | None = None
+
+    def to_list(self) -> list[str | None]:
+        return [self.kind, self.member]
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event on one stream. `to` names the member for the `direct` stream."""
+    """One event on one stream. `to` names the member for the `direct` stream;
+    `effect` (never sent to clients) the connections it ends."""
 
     type: str
     stream: str
@@ -40,6 +63,7 @@ class Event:
     actor: str | None
     fields: dict[str, Any]
     to: str | None = None
+    effect: Effect | None = None
 
     def message(self) -> dict[str, Any]:
         """The event as a protocol frame."""
@@ -58,9 +82,23 @@ class Event:
         return history_key(self.stream, self.to)
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What the public room list shows of a room, and whether it is listed at
+    all (public and open): the one place that rule is written."""
+
+    listed: bool
+    summary: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Outcome:
-    """The result of one command: the events it issued and the reply to the sender.
+    """The result of one command: the events it issued, the reply to the sender,
+    and everything the adapters do with the room afterwards, so they never ask
+    the core again: the room's next `deadline` (when it needs a tick; None:
+    never), its `listing`, whether it `expired` (a closed room past its
+    retention: the caller deletes it) and, through `effects`, which
+    connections its events end.
 
     `records` are what the session report needs and the state no longer holds
     (finished goals, turns, comments, reactions, attendance of members who
@@ -74,3 +112,11 @@ class Outcome:
     reply: dict[str, Any] = field(default_factory=dict)
     error: DomainError | None = None
     records: list[dict[str, Any]] = field(default_factory=list)
+    deadline: int | None = None
+    listing: Listing | None = None
+    expired: bool = False
+
+    @property
+    def effects(self) -> list[tuple[Event, Effect]]:
+        """The events that end connections, with what they end, in order."""
+        return [(e, e.effect) for e in self.events if e.effect is not None]

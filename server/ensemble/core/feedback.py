@@ -9,20 +9,20 @@ from ensemble.core.events import DIRECT, MENTORS
 from ensemble.core.state import MENTOR, GoalRecord
 
 if TYPE_CHECKING:
-    from ensemble.core.room import Room
+    from ensemble.core.context import Context
 
 
-def current_goals(room: Room) -> dict[str, dict[str, Any]]:
+def current_goals(room: Context) -> dict[str, dict[str, Any]]:
     members = room.state.members
     return {m: goal.public() for m, goal in room.state.goals.items() if members[m].present}
 
 
-def received_counts(room: Room) -> dict[str, int]:
+def received_counts(room: Context) -> dict[str, int]:
     """Comments and reactions each present member received (what mentors see)."""
     return {m.id: m.received for m in room.present_members() if m.received}
 
 
-def goal_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def goal_set(room: Context, actor: str, payload: dict[str, Any]) -> None:
     goal = room.state.goals.get(actor)
     if goal is not None and goal.result is None:
         goal.text = payload["text"]  # still open: the member restates it
@@ -33,7 +33,7 @@ def goal_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
     room.emit("goal.set", {"member_id": actor, "text": payload["text"]})
 
 
-def goal_check(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def goal_check(room: Context, actor: str, payload: dict[str, Any]) -> None:
     goal = room.state.goals.get(actor)
     if goal is None:
         raise Conflict("set a goal before checking out")
@@ -47,11 +47,11 @@ def goal_check(room: Room, actor: str, payload: dict[str, Any]) -> None:
     )
 
 
-def chat_send(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def chat_send(room: Context, actor: str, payload: dict[str, Any]) -> None:
     room.emit("chat.message", {"text": payload["text"]})
 
 
-def reaction_send(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def reaction_send(room: Context, actor: str, payload: dict[str, Any]) -> None:
     to = payload.get("to")
     if to is not None:
         room.member(to).received += 1
@@ -60,7 +60,7 @@ def reaction_send(room: Room, actor: str, payload: dict[str, Any]) -> None:
     room.emit("reaction", {"emoji": payload["emoji"], "to": to})
 
 
-def comment_send(room: Room, actor: str, payload: dict[str, Any]) -> dict[str, Any]:
+def comment_send(room: Context, actor: str, payload: dict[str, Any]) -> dict[str, Any]:
     to = payload.get("to")
     private = bool(payload.get("private", False))
     if private and to is None:
@@ -83,7 +83,7 @@ def comment_send(room: Room, actor: str, payload: dict[str, Any]) -> dict[str, A
     return {"anchor": fields["anchor"]}
 
 
-def anchor(room: Room) -> dict[str, Any]:
+def anchor(room: Context) -> dict[str, Any]:
     """The moment in the session a comment is pinned to."""
     state = room.state
     phase = state.sprint.phase
@@ -97,5 +97,5 @@ def anchor(room: Room) -> dict[str, Any]:
     }
 
 
-def note_mentors(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def note_mentors(room: Context, actor: str, payload: dict[str, Any]) -> None:
     room.emit("mentor.note", {"text": payload["text"]}, stream=MENTORS)

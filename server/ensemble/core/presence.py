@@ -6,14 +6,22 @@ from typing import TYPE_CHECKING, Any
 
 from ensemble.core import turns
 from ensemble.core.errors import Conflict, Unauthorized
-from ensemble.core.events import DIRECT, history_key
+from ensemble.core.events import (
+    DIRECT,
+    DROPPED,
+    REMOVED,
+    ROLE_CHANGED,
+    ROOM_CLOSED,
+    Effect,
+    history_key,
+)
 from ensemble.core.state import MENTOR, Member
 
 if TYPE_CHECKING:
-    from ensemble.core.room import Room
+    from ensemble.core.context import Context
 
 
-def join(room: Room, member_id: str, name: str, role: str, conn_id: str) -> dict[str, Any]:
+def join(room: Context, member_id: str, name: str, role: str, conn_id: str) -> dict[str, Any]:
     if member_id in room.state.members:
         raise Conflict(f"member id {member_id} is taken")
     _check_room_for_one_more(room)
@@ -27,7 +35,7 @@ def join(room: Room, member_id: str, name: str, role: str, conn_id: str) -> dict
     return {"member_id": member_id, "role": role}
 
 
-def connect(room: Room, member_id: str, conn_id: str) -> dict[str, Any]:
+def connect(room: Context, member_id: str, conn_id: str) -> dict[str, Any]:
     member = room.state.members.get(member_id)
     if member is None or member.removed:
         raise Unauthorized("this session is no longer a member of the room")
@@ -50,7 +58,7 @@ def connect(room: Room, member_id: str, conn_id: str) -> dict[str, Any]:
     return {"member_id": member_id, "role": member.role}
 
 
-def disconnect(room: Room, conn_ids: list[str]) -> None:
+def disconnect(room: Context, conn_ids: list[str]) -> None:
     gone = set(conn_ids)
     for member in room.state.members.values():
         if not gone.intersection(member.conns):
@@ -65,19 +73,19 @@ def disconnect(room: Room, conn_ids: list[str]) -> None:
     room.actor = None
 
 
-def grace_over(room: Room, member: Member, at: int) -> None:
+def grace_over(room: Context, member: Member, at: int) -> None:
     """A disconnected member's grace period ended: it leaves."""
     _leave(room, member, at, "left")
 
 
-def set_status(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def set_status(room: Context, actor: str, payload: dict[str, Any]) -> None:
     member = room.member(actor)
     member.status = payload["status"]
     member.text = payload.get("text", "")
     _emit_status(room, member)
 
 
-def set_role(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def set_role(room: Context, actor: str, payload: dict[str, Any]) -> None:
     member = room.member(payload["member_id"])
     role = payload["role"]
     if member.role == role:
@@ -85,11 +93,12 @@ def set_role(room: Room, actor: str, payload: dict[str, Any]) -> None:
     if member.role == MENTOR and not _other_mentors(room, member):
         raise Conflict("a room keeps at least one mentor")
     member.role = role
-    room.emit("member.role", {"member_id": member.id, "role": role})
+    room.emit("member.role", {"member_id": member.id, "role": role},
+              effect=Effect(ROLE_CHANGED, member.id))
     turns.member_changed(room, member)
 
 
-def remove(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def remove(room: Context, actor: str, payload: dict[str, Any]) -> None:
     member = room.member(payload["member_id"])
     if member.id == actor:
         raise Conflict("a mentor cannot remove themself")
@@ -100,17 +109,17 @@ def remove(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _leave(room, member, room.now, "removed")
 
 
-def close_room(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def close_room(room: Context, actor: str, payload: dict[str, Any]) -> None:
     _close_room(room, room.now, "closed")
 
 
-def close_idle(room: Room, at: int) -> None:
+def close_idle(room: Context, at: int) -> None:
     """Nobody came back for the room's idle time: it closes by itself."""
     room.actor = None
     _close_room(room, at, "idle")
 
 
-def _close_room(room: Room, at: int, reason: str) -> None:
+def _close_room(room: Context, at: int, reason: str) -> None:
     state = room.state
     for member in room.present_members():
         if member.connected:
@@ -121,21 +130,22 @@ def _close_room(room: Room, at: int, reason: str) -> None:
     state.turns.ends_at = None
     state.closed_at = at
     state.empty_since = None
-    room.emit("room.closed", {"reason": reason}, at=at)
+    room.emit("room.closed", {"reason": reason}, at=at, effect=Effect(ROOM_CLOSED))
 
 
-def _leave(room: Room, member: Member, at: int, reason: str) -> None:
+def _leave(room: Context, member: Member, at: int, reason: str) -> None:
     member.left_at = at
     member.leave_at = None
     turns.member_gone(room, member, at)
-    room.emit("member.left", {"member_id": member.id, "reason": reason}, at=at)
+    ends = Effect(REMOVED if reason == "removed" else DROPPED, member.id)
+    room.emit("member.left", {"member_id": member.id, "reason": reason}, at=at, effect=ends)
     _record_departure(room, member)
     if not room.present_members():
         room.state.empty_since = at
     _forget_departed(room)
 
 
-def _record_departure(room: Room, member: Member) -> None:
+def _record_departure(room: Context, member: Member) -> None:
     """What the report keeps of a member who left, should the state forget them."""
     room.record({"kind": "attendance", "member_id": member.id, "name": member.name,
                  "role": member.role, "joined_at": member.joined_at,
@@ -145,7 +155,7 @@ def _record_departure(room: Room, member: Member) -> None:
         room.record(goal.record())
 
 
-def _forget_departed(room: Room) -> None:
+def _forget_departed(room: Context) -> None:
     """Keep only the latest `left_kept` members who left: their records hold the rest.
 
     A forgotten member's token no longer works (they join again with the invite).
@@ -162,13 +172,13 @@ def _forget_departed(room: Room) -> None:
         state.seqs.pop(history_key(DIRECT, member.id), None)
 
 
-def _check_room_for_one_more(room: Room) -> None:
+def _check_room_for_one_more(room: Context) -> None:
     limit = room.state.limits.max_members
     if len(room.present_members()) >= limit:
         raise Conflict(f"the room is full ({limit} members)")
 
 
-def _open(room: Room, member: Member, conn_id: str) -> None:
+def _open(room: Context, member: Member, conn_id: str) -> None:
     if not member.conns:
         member.connected_since = room.now
     member.conns.append(conn_id)
@@ -181,7 +191,7 @@ def _close(member: Member, now: int) -> None:
     member.connected_since = None
 
 
-def _emit_status(room: Room, member: Member) -> None:
+def _emit_status(room: Context, member: Member) -> None:
     room.emit(
         "member.status",
         {
@@ -190,8 +200,10 @@ def _emit_status(room: Room, member: Member) -> None:
             "connected": member.connected,
             "text": member.text,
         },
+        # Disconnected as far as the room knows: any socket still open is stale.
+        effect=None if member.connected else Effect(DROPPED, member.id),
     )
 
 
-def _other_mentors(room: Room, member: Member) -> bool:
+def _other_mentors(room: Context, member: Member) -> bool:
     return any(m.role == MENTOR and m.id != member.id for m in room.present_members())

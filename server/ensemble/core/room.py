@@ -3,7 +3,11 @@
 Every command takes the current time as a value. Before a command is applied
 the room catches up on whatever fell due (phase ends, turn limits, presence
 grace periods), so the outcome never depends on how promptly a scheduler woke
-it. `next_deadline()` tells the caller when the room next needs a `tick`.
+it. Each outcome tells the caller when the room next needs a `tick`, how the
+room is listed and which connections its events end (see `Outcome`).
+
+The rule modules work on a `Context` (core/context.py) built per command; they
+never see this class.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ensemble.core import clock, feedback, presence, turns
-from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember, NotFound
-from ensemble.core.events import ROOM, Event, Outcome, history_key, readable_streams
+from ensemble.core.context import Context
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember
+from ensemble.core.events import Listing, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
     DEFAULT_RETENTION_MS,
@@ -24,7 +29,6 @@ from ensemble.core.state import (
     OBSERVER,
     PARTICIPANT,
     Limits,
-    Member,
     RoomState,
 )
 
@@ -32,7 +36,7 @@ ALL = frozenset({MENTOR, PARTICIPANT, OBSERVER})
 MENTORS_ONLY = frozenset({MENTOR})
 PARTICIPANTS_ONLY = frozenset({PARTICIPANT})
 
-Handler = Callable[["Room", str, dict[str, Any]], dict[str, Any] | None]
+Handler = Callable[[Context, str, dict[str, Any]], dict[str, Any] | None]
 
 # request type -> (roles that may send it, handler)
 HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
@@ -81,9 +85,6 @@ class Room:
     def __init__(self, state: RoomState) -> None:
         self.state = state
         self.now = 0
-        self.actor: str | None = None
-        self._events: list[Event] = []
-        self._records: list[dict[str, Any]] = []
 
     @classmethod
     def create(
@@ -138,93 +139,100 @@ class Room:
         self, *, member_id: str, name: str, role: str, conn_id: str, now: int
     ) -> Outcome:
         """A new member enters with its first connection."""
-        return self._run(now, None, lambda: presence.join(self, member_id, name, role, conn_id))
+        return self._run(
+            now, None, lambda ctx: presence.join(ctx, member_id, name, role, conn_id)
+        )
 
     def connect(self, *, member_id: str, conn_id: str, now: int) -> Outcome:
         """A known member (by token) opens another connection or comes back."""
-        return self._run(now, member_id, lambda: presence.connect(self, member_id, conn_id))
+        return self._run(now, member_id, lambda ctx: presence.connect(ctx, member_id, conn_id))
 
     def disconnect(self, conn_ids: list[str], now: int) -> Outcome:
         """Connections ended (closed, or their process died and the lease lapsed)."""
-        return self._run(now, None, lambda: presence.disconnect(self, conn_ids), allow_closed=True)
+        return self._run(
+            now, None, lambda ctx: presence.disconnect(ctx, conn_ids), allow_closed=True
+        )
 
     def request(self, actor: str, type: str, payload: dict[str, Any], now: int) -> Outcome:
         """A client request from member `actor`; raises a DomainError if refused."""
         roles, handler = HANDLERS[type]
 
-        def apply() -> dict[str, Any] | None:
+        def apply(ctx: Context) -> dict[str, Any] | None:
             member = self.state.members.get(actor)
             if member is None or not member.present:
                 removed = member is not None and member.removed
                 raise NotAMember(f"you are no longer in this room ({actor})", removed=removed)
             if member.role not in roles:
                 raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
-            return handler(self, actor, payload)
+            return handler(ctx, actor, payload)
 
         return self._run(now, actor, apply)
 
     def tick(self, now: int) -> Outcome:
         """Apply what has fallen due by `now`.
 
-        A closed room past its retention replies `{"expired": True}`: the
+        A closed room past its retention says so in `Outcome.expired`: the
         caller deletes it. An open room that stayed empty for its idle time
         closes here.
         """
-        return self._run(
-            now, None, lambda: {"expired": True} if self.expired(now) else None, allow_closed=True
-        )
+        return self._run(now, None, lambda ctx: None, allow_closed=True)
+
+    def opening(self) -> Outcome:
+        """The outcome of creating the room: no events, its deadline and listing."""
+        return self._told(Outcome())
 
     def _run(
         self,
         now: int,
         actor: str | None,
-        apply: Callable[[], dict[str, Any] | None],
+        apply: Callable[[Context], dict[str, Any] | None],
         *,
         allow_closed: bool = False,
     ) -> Outcome:
         self.now = max(now, self.now)
-        self._events = []
-        self._records = []
-        self.actor = None
+        ctx = Context(self.state, self.now)
         try:
             if self.closed and not allow_closed:
                 raise Conflict("the room is closed")
             if not self.closed:
-                self._catch_up()
-            self.actor = actor
-            reply = apply() or {}
+                self._catch_up(ctx)
+            ctx.actor = actor
+            reply = apply(ctx) or {}
         except DomainError as error:
             # Rule handlers check before they change anything, so only the
             # catch-up above has happened; its events still count.
-            events, self._events = self._events, []
-            records, self._records = self._records, []
-            return Outcome(events, {}, error, records)
-        events, self._events = self._events, []
-        records, self._records = self._records, []
-        return Outcome(events, reply, None, records)
+            return self._told(Outcome(ctx.events, {}, error, ctx.records))
+        return self._told(Outcome(ctx.events, reply, None, ctx.records))
+
+    def _told(self, outcome: Outcome) -> Outcome:
+        """Add what the adapters need to know of the room after the command."""
+        outcome.deadline = self.next_deadline()
+        outcome.listing = self.listing()
+        outcome.expired = self.expired(self.now)
+        return outcome
 
     # -- deadlines -------------------------------------------------------------
 
-    def _due(self) -> list[tuple[int, Callable[[int], None]]]:
+    def _due(self, ctx: Context) -> list[tuple[int, Callable[[int], None]]]:
         due: list[tuple[int, Callable[[int], None]]] = []
-        at = clock.phase_deadline(self)
+        at = clock.phase_deadline(ctx)
         if at is not None:
-            due.append((at, lambda t: clock.advance_phase(self, t)))
+            due.append((at, lambda t: clock.advance_phase(ctx, t)))
         if self.state.turns.ends_at is not None:
-            due.append((self.state.turns.ends_at, lambda t: turns.expire_turn(self, t)))
+            due.append((self.state.turns.ends_at, lambda t: turns.expire_turn(ctx, t)))
         for member in self.state.members.values():
             if member.leave_at is not None and member.present:
-                due.append((member.leave_at, functools.partial(presence.grace_over, self, member)))
+                due.append((member.leave_at, functools.partial(presence.grace_over, ctx, member)))
         if self.state.empty_since is not None:
             idle_at = self.state.empty_since + self.state.limits.idle_ms
-            due.append((idle_at, lambda t: presence.close_idle(self, t)))
+            due.append((idle_at, lambda t: presence.close_idle(ctx, t)))
         return due
 
     def next_deadline(self) -> int | None:
-        """When the room next needs a `tick`, or None."""
+        """When the room next needs a `tick`, or None (also in `Outcome.deadline`)."""
         if self.closed:
             return self.expires_at
-        return min((at for at, _ in self._due()), default=None)
+        return min((at for at, _ in self._due(Context(self.state, self.now))), default=None)
 
     @property
     def expires_at(self) -> int | None:
@@ -238,7 +246,7 @@ class Room:
     def expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, ctx: Context) -> None:
         """Fire every due transition in time order, each at its own deadline.
 
         A room nobody served for long (every process down) may owe thousands
@@ -250,51 +258,17 @@ class Room:
         """
         # Each kind owes at most SKIP_AFTER + 1 between two members leaving.
         for _ in range((SKIP_AFTER + 2) * (len(self.state.members) + 3)):
-            clock.skip_phases(self, self.now, SKIP_AFTER)
+            clock.skip_phases(ctx, self.now, SKIP_AFTER)
             # Turns only up to the next member leaving: that changes the rotation.
             leaving = [m.leave_at for m in self.state.members.values()
                        if m.leave_at is not None and m.present and m.leave_at <= self.now]
-            turns.skip_expired(self, min(leaving, default=self.now), SKIP_AFTER)
-            pending = [(at, fire) for at, fire in self._due() if at <= self.now]
+            turns.skip_expired(ctx, min(leaving, default=self.now), SKIP_AFTER)
+            pending = [(at, fire) for at, fire in self._due(ctx) if at <= self.now]
             if not pending:
                 return
             at, fire = min(pending, key=lambda item: item[0])
             fire(at)
         raise RuntimeError("room transitions did not settle")  # pragma: no cover
-
-    # -- helpers for the rule modules -----------------------------------------
-
-    def member(self, member_id: str) -> Member:
-        member = self.state.members.get(member_id)
-        if member is None or not member.present:
-            raise NotFound(f"no member {member_id} in this room")
-        return member
-
-    def present_members(self) -> list[Member]:
-        return [m for m in self.state.members.values() if m.present]
-
-    def emit(
-        self,
-        type: str,
-        fields: dict[str, Any],
-        *,
-        stream: str = ROOM,
-        to: str | None = None,
-        at: int | None = None,
-        actor: str | bool | None = True,
-    ) -> None:
-        """Issue an event with the next seq of its stream."""
-        key = history_key(stream, to)
-        seq = self.state.seqs.get(key, 0) + 1
-        self.state.seqs[key] = seq
-        who = self.actor if actor is True else actor
-        self._events.append(
-            Event(type, stream, seq, self.now if at is None else at, who or None, fields, to)
-        )
-
-    def record(self, record: dict[str, Any]) -> None:
-        """Hand a report record to the backend's record log (see `Outcome.records`)."""
-        self._records.append(record)
 
     # -- views -----------------------------------------------------------------
 
@@ -309,6 +283,7 @@ class Room:
     def snapshot(self, role: str) -> dict[str, Any]:
         """The room as a newcomer with `role` sees it (the transport adds `recent`)."""
         state = self.state
+        view = Context(state, self.now)
         room: dict[str, Any] = {
             "id": state.id,
             "title": state.title,
@@ -319,16 +294,20 @@ class Room:
             room["invite"] = state.invite
         snapshot = {
             "room": room,
-            "members": [m.public() for m in self.present_members()],
+            "members": [m.public() for m in self.state.members.values() if m.present],
             "timer": state.timer.public(),
             "sprint": state.sprint.public(),
             "turns": state.turns.public(),
             "tempo": state.tempo.public(),
-            "goals": feedback.current_goals(self),
+            "goals": feedback.current_goals(view),
         }
         if role == MENTOR:
-            snapshot["feedback"] = feedback.received_counts(self)
+            snapshot["feedback"] = feedback.received_counts(view)
         return snapshot
+
+    def listing(self) -> Listing:
+        """Whether the room is on the public list (public and open), and how."""
+        return Listing(self.state.visibility == "public" and not self.closed, self.summary())
 
     def summary(self) -> dict[str, Any]:
         """The listing of the room. A public room's invite is its open door; an

@@ -13,10 +13,10 @@ from ensemble.core.errors import BadRequest, Conflict, Forbidden
 from ensemble.core.state import PARTICIPANT, Member
 
 if TYPE_CHECKING:
-    from ensemble.core.room import Room
+    from ensemble.core.context import Context
 
 
-def hand_raise(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def hand_raise(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     if turns.mode == "round_robin":
         raise Conflict("turns go round robin: everyone gets one without raising a hand")
@@ -28,7 +28,7 @@ def hand_raise(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
-def hand_lower(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def hand_lower(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     if turns.mode == "round_robin":
         raise Conflict("turns go round robin: there are no hands to lower")
@@ -40,20 +40,20 @@ def hand_lower(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
-def turn_pass(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def turn_pass(room: Context, actor: str, payload: dict[str, Any]) -> None:
     if room.state.turns.current != actor:
         raise Forbidden("only the member holding the turn can pass it")
     _advance(room, room.now)
 
 
-def turn_next(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def turn_next(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     if turns.current is None and not turns.queue:
         raise Conflict("nobody is waiting for a turn")
     _advance(room, room.now)
 
 
-def turn_grant(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def turn_grant(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     member = room.member(payload["member_id"])
     if member.role != PARTICIPANT:
@@ -67,7 +67,7 @@ def turn_grant(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
-def turn_reorder(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def turn_reorder(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     queue = payload["queue"]
     if len(set(queue)) != len(queue) or set(queue) != set(turns.queue):
@@ -76,7 +76,7 @@ def turn_reorder(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
-def turns_config(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def turns_config(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     mode = payload["mode"]
     turns.turn_ms = payload.get("turn_ms")
@@ -96,7 +96,7 @@ def turns_config(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
-def turns_clear(room: Room, actor: str, payload: dict[str, Any]) -> None:
+def turns_clear(room: Context, actor: str, payload: dict[str, Any]) -> None:
     turns = room.state.turns
     if turns.current is None and not turns.queue:
         raise Conflict("there are no turns to clear")
@@ -105,7 +105,7 @@ def turns_clear(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
-def skip_expired(room: Room, until: int, most: int) -> None:
+def skip_expired(room: Context, until: int, most: int) -> None:
     """Jump over a long backlog of round-robin turn limits due by `until`.
 
     When more than `most` turns ran out unserved (every process was down), the
@@ -135,12 +135,12 @@ def skip_expired(room: Room, until: int, most: int) -> None:
     turns.ends_at = first_end + skipped * turns.turn_ms
 
 
-def expire_turn(room: Room, at: int) -> None:
+def expire_turn(room: Context, at: int) -> None:
     """The turn's time limit was reached (fired by the room at the deadline)."""
     _advance(room, at)
 
 
-def member_arrived(room: Room, member: Member) -> None:
+def member_arrived(room: Context, member: Member) -> None:
     """A participant joining a round robin takes its place at the end."""
     turns = room.state.turns
     if turns.mode == "round_robin" and member.role == PARTICIPANT:
@@ -150,7 +150,7 @@ def member_arrived(room: Room, member: Member) -> None:
         _emit(room)
 
 
-def member_changed(room: Room, member: Member) -> None:
+def member_changed(room: Context, member: Member) -> None:
     """A member's role changed: only participants take turns."""
     if member.role == PARTICIPANT:
         member_arrived(room, member)
@@ -158,7 +158,7 @@ def member_changed(room: Room, member: Member) -> None:
         member_gone(room, member, room.now)
 
 
-def member_gone(room: Room, member: Member, at: int) -> None:
+def member_gone(room: Context, member: Member, at: int) -> None:
     turns = room.state.turns
     if turns.current == member.id:
         _end_current(room, at, requeue=False)
@@ -170,14 +170,14 @@ def member_gone(room: Room, member: Member, at: int) -> None:
         _emit(room, at)
 
 
-def _advance(room: Room, at: int) -> None:
+def _advance(room: Context, at: int) -> None:
     _end_current(room, at)
     if room.state.turns.queue:
         _start_next(room, at)
     _emit(room, at)
 
 
-def _end_current(room: Room, at: int, *, requeue: bool = True) -> None:
+def _end_current(room: Context, at: int, *, requeue: bool = True) -> None:
     turns = room.state.turns
     if turns.current is None:
         return
@@ -191,20 +191,20 @@ def _end_current(room: Room, at: int, *, requeue: bool = True) -> None:
         turns.queue.append(holder)
 
 
-def _start_next(room: Room, at: int) -> None:
+def _start_next(room: Context, at: int) -> None:
     _begin(room, room.state.turns.queue.pop(0), at)
 
 
-def _begin(room: Room, member_id: str, at: int) -> None:
+def _begin(room: Context, member_id: str, at: int) -> None:
     turns = room.state.turns
     turns.current = member_id
     turns.started_at = at
     turns.ends_at = at + turns.turn_ms if turns.turn_ms else None
 
 
-def _participants(room: Room) -> list[Member]:
+def _participants(room: Context) -> list[Member]:
     return [m for m in room.present_members() if m.role == PARTICIPANT]
 
 
-def _emit(room: Room, at: int | None = None) -> None:
+def _emit(room: Context, at: int | None = None) -> None:
     room.emit("turns.changed", {"turns": room.state.turns.public()}, at=at)

@@ -18,11 +18,11 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.core import NotAMember, RoomGone
-from ensemble.core.events import ROOM, history_key, readable_keys
+from ensemble.core.events import DROPPED, ROOM, history_key, readable_keys
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
+from ensemble.transport.closing import close_for_effect, close_for_error
 from ensemble.transport.errors import InternalFailure, error_for
 from ensemble.transport.ratelimit import MemberBuckets, TokenBucket
 from ensemble.wire import schema
@@ -243,7 +243,7 @@ class Session:
                 self.close(CloseCode.INTERNAL, "internal error: reconnect")
                 return
             self._error(ref, code, text)
-            ending = _ending(exc)
+            ending = close_for_error(exc)
             if ending is not None and (self.state is State.OPEN or type_ == "hello"):
                 self.close(*ending)
             elif type_ == "hello" and self.state is not State.OPEN:
@@ -339,28 +339,18 @@ class Session:
         self._after(packet)
 
     def _after(self, packet: Packet) -> None:
-        """Events that change what this connection may see end it.
+        """Events that change what this connection may see end it, as the core
+        said (`Packet.effect`; codes in transport/closing.py).
 
         The close waits a loop turn so that the reply to the request that
         caused it (queued right after its events) still goes out first.
         """
-        loop = asyncio.get_running_loop()
-        if packet.type == "room.closed":
-            loop.call_soon(self.close, CloseCode.ROOM_CLOSED, "the room was closed")
-        elif packet.type in ("member.role", "member.left", "member.status"):
-            event = packet.message()
-            if event.get("member_id") != self.member_id:
-                return
-            if packet.type == "member.role":
-                loop.call_soon(self.close, CloseCode.RESYNC, "your role changed: reconnect")
-            elif packet.type == "member.left" and event.get("reason") == "removed":
-                loop.call_soon(self.close, CloseCode.REMOVED, "removed from the room")
-            elif packet.seq <= self._admitted_at:
-                return  # from before this socket was admitted (a resume replays it)
-            elif packet.type == "member.left" or event.get("connected") is False:
-                # The room counts this open socket as gone (its lease was taken
-                # for lapsed): reconnecting enters the member again.
-                loop.call_soon(self.close, CloseCode.RESYNC, "the room lost this connection")
+        effect = packet.effect
+        if effect is None or (effect.member is not None and effect.member != self.member_id):
+            return
+        if effect.kind == DROPPED and packet.seq <= self._admitted_at:
+            return  # from before this socket was admitted (a resume replays it)
+        asyncio.get_running_loop().call_soon(self.close, *close_for_effect(effect))
 
     def _start_catch_up(self, key: str, *, started: bool = False) -> None:
         if key in self._behind and not started:
@@ -385,17 +375,6 @@ class Session:
         held = self._behind.pop(key, [])
         for packet in [*packets, *held]:
             self.offer(packet)
-
-
-def _ending(exc: BaseException) -> tuple[int, str] | None:
-    """The close for a refusal that means this socket's room or member is gone."""
-    if isinstance(exc, RoomGone):
-        return CloseCode.ROOM_GONE, "the room no longer exists"
-    if isinstance(exc, NotAMember):
-        if exc.removed:
-            return CloseCode.REMOVED, "removed from the room"
-        return CloseCode.RESYNC, "no longer in the room: reconnect"
-    return None
 
 
 def connection_of(websocket: WebSocket) -> asyncio.Transport | None:

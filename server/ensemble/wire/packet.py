@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 
-from ensemble.core.events import Event
+from ensemble.core.events import Effect, Event
 from ensemble.wire.codec import Format, encode_json, encode_msgpack
 
 
@@ -24,6 +24,7 @@ class Packet:
     at: int
     msgpack: bytes
     json: str  # a text frame's payload
+    effect: Effect | None = None  # the connections the event ends (never sent to clients)
 
     @classmethod
     def of(cls, event: Event) -> Packet:
@@ -35,6 +36,7 @@ class Packet:
             event.at,
             encode_msgpack(message),
             encode_json(message).decode(),
+            event.effect,
         )
 
     @property
@@ -50,14 +52,15 @@ class Packet:
         return self.msgpack if fmt is Format.MSGPACK else self.json
 
     def to_bytes(self) -> bytes:
-        return msgpack.packb(
-            [self.key, self.seq, self.type, self.at, self.msgpack, self.json], use_bin_type=True
-        )
+        fields: list[Any] = [self.key, self.seq, self.type, self.at, self.msgpack, self.json]
+        if self.effect is not None:
+            fields.append(self.effect.to_list())
+        return msgpack.packb(fields, use_bin_type=True)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Packet:
-        key, seq, type_, at, mp, js = msgpack.unpackb(data, raw=False)
-        return cls(key, seq, type_, at, mp, js)
+        key, seq, type_, at, mp, js, *rest = msgpack.unpackb(data, raw=False)
+        return cls(key, seq, type_, at, mp, js, Effect(*rest[0]) if rest else None)
 
     def message(self) -> dict[str, Any]:
         """The event decoded again (for the few places that look inside)."""
