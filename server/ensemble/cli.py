@@ -52,6 +52,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from ensemble.app import create_app
+    from ensemble.backends import scheme_of
     from ensemble.transport.http_protocol import with_header_timeout
     from ensemble.transport.shutdown import DrainingServer
 
@@ -60,8 +61,11 @@ def serve(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
-        raise SystemExit("--redis takes a redis:// or rediss:// URL")
+    if settings.redis_url:
+        try:
+            scheme_of(settings.redis_url)
+        except ValueError as error:
+            raise SystemExit(f"--redis: {error}") from None
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -17,7 +17,10 @@ class Settings:
     host: str = field(default="127.0.0.1", metadata={"help": "address to listen on"})
     port: int = field(default=8000, metadata={"help": "port to listen on"})
     redis_url: str = field(
-        default="", metadata={"help": "redis://HOST:PORT/DB to share rooms between processes"}
+        default="",
+        metadata={"help": "redis://HOST:PORT/DB (one Redis) or "
+                          "redis+cluster://HOST:PORT[,HOST:PORT...] (a Redis Cluster) "
+                          "to share rooms between processes"},
     )
     grace_ms: int = field(
         default=15_000,

@@ -1,7 +1,8 @@
 """Fixtures for the backend tests: real redis-server processes and backends.
 
-`backend_factory` is parametrized over memory and Redis, so the contract suite
-runs once per backend from one source. Every Redis backend gets a unique key
+`backend_factory` is parametrized over memory, Redis and a Redis Cluster (3
+masters, 3 replicas, shared by the session), so the contract suite runs once
+per backend from one source. Every Redis backend gets a unique key
 prefix, so tests sharing one server never see each other's keys.
 """
 
@@ -15,6 +16,7 @@ import pytest
 
 from ensemble.backends.memory import MemoryBackend
 from ensemble.settings import Settings
+from tests.support.redis_cluster import RedisCluster, running_cluster
 from tests.support.redis_server import RedisServer
 
 BackendFactory = Callable[..., Awaitable[Any]]
@@ -38,11 +40,20 @@ def own_redis() -> Iterator[RedisServer]:
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """One Redis Cluster shared by the tests that never break it."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
 def unique_prefix() -> str:
     return f"t{secrets.token_hex(4)}"
 
 
-def make_redis_factory(server: RedisServer, started: list[Any]) -> Callable[..., Awaitable[Any]]:
+def make_redis_factory(
+    server: RedisServer | RedisCluster, started: list[Any]
+) -> Callable[..., Awaitable[Any]]:
     prefix = unique_prefix()
 
     async def make(**settings: Any) -> Any:
@@ -58,7 +69,7 @@ def make_redis_factory(server: RedisServer, started: list[Any]) -> Callable[...,
     return make
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def backend_factory(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[BackendFactory]:
@@ -77,7 +88,9 @@ async def backend_factory(
 
         yield make
     else:
-        server = request.getfixturevalue("redis_server")
+        server = request.getfixturevalue(
+            "redis_server" if request.param == "redis" else "redis_cluster"
+        )
         yield make_redis_factory(server, started)
     for backend in started:
         await backend.close()

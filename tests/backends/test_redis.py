@@ -88,7 +88,7 @@ async def test_subscription_follows_the_local_count(redis_factory, redis_server)
     async with aioredis.Redis.from_url(redis_server.url) as probe:
 
         async def subscribers() -> int:
-            return dict(await probe.pubsub_numsub(channel))[channel.encode()]
+            return dict(await probe.pubsub_shardnumsub(channel))[channel.encode()]
 
         await backend.subscribe(room.state.id, first)
         await backend.subscribe(room.state.id, second)
@@ -166,7 +166,7 @@ async def test_paused_redis_is_unavailable_then_recovers(own_redis, own_redis_fa
             await backend.subscribe(new_room().state.id, Collector())
 
         async def reader_noticed() -> bool:
-            return not backend._connected.is_set()
+            return not backend.broker.live()
 
         # The reader notices the silent connection and starts reconnecting.
         await eventually(reader_noticed, within=10)
@@ -178,7 +178,7 @@ async def test_paused_redis_is_unavailable_then_recovers(own_redis, own_redis_fa
     await backend.transact(room_id, request("m", "chat.send", {"text": "back"}))
     got = await heard.wait_packets(1)
     assert got[-1].type == "chat.message"
-    assert backend._channels.keys() == {room_id}  # the failed subscription left nothing
+    assert backend.broker.rooms() == {room_id}  # the failed subscription left nothing
 
 
 async def test_restarted_redis_resubscribes_and_tells_listeners(own_redis, own_redis_factory):

@@ -20,6 +20,7 @@ import msgpack
 import pytest
 import redis.asyncio as aioredis
 
+from ensemble.backends.redis_keys import DUE, Keys
 from ensemble.client import Client, ClientError, ConnectionLost
 from ensemble.wire.packet import Packet
 from tests.support.redis_server import RedisServer
@@ -310,7 +311,7 @@ async def test_a_room_unserved_for_hours_catches_up_and_other_rooms_keep_ticking
         ends_at = int(time.time() * 1000) - 10 * HOUR
         state["turns"]["started_at"], state["turns"]["ends_at"] = ends_at - 1000, ends_at
         await probe.hset(key, "data", msgpack.packb(state, use_bin_type=True))
-        await probe.zadd("ensemble:schedule", {room_id: ends_at})
+        await probe.zadd(Keys("ensemble").index(room_id, DUE), {room_id: ends_at})
         (last_id, _), = await probe.xrevrange(f"ensemble:{{{room_id}}}:h:room", count=1)
     server.start()
 

@@ -1,16 +1,21 @@
-"""The Redis backend: any number of processes share the rooms through one Redis.
+"""The Redis backend: any number of processes share the rooms through one Redis
+or a Redis Cluster, with the same code.
+
+``redis://HOST:PORT/DB`` runs on one Redis; ``redis+cluster://HOST:PORT[,HOST:PORT...]``
+on a Redis Cluster through redis-py's asyncio ``RedisCluster`` (the nodes listed
+are only the way in; the slot map is read from the cluster and followed).
 
 What Redis holds, per room (all keys and the channel of a room carry the hash
-tag ``{room_id}``, so on a Redis Cluster a room lives on one shard):
+tag ``{room_id}``, so on a cluster a room lives on one slot):
 
 * ``<prefix>:{room}:state`` -- hash: ``data`` (msgpack of ``RoomState.to_dict()``),
-  ``v`` (version, +1 per commit), ``summary`` (msgpack of ``Room.summary()``,
-  for the listing), ``c`` (token of the last commit).
+  ``v`` (version, +1 per commit), ``summary`` (msgpack of the listing summary
+  the core told), ``c`` (token of the last commit).
 * ``<prefix>:{room}:h:<key>`` -- one stream per history (``room``, ``mentors``,
   ``direct:<member>``), entry id ``<seq>-0`` so ``history(after)`` is one exact
   XRANGE, trimmed to ``settings.history_size`` entries.
-* ``<prefix>:{room}:ch`` -- the pub/sub channel: one message per commit, a
-  msgpack array of ``Packet.to_bytes()``, in commit order.
+* ``<prefix>:{room}:ch`` -- the shard channel: one SPUBLISH per commit, a
+  msgpack ``[deadline, [Packet.to_bytes()...]]``, in commit order.
 * ``<prefix>:{room}:leases`` -- zset ``<node>|<conn>`` scored by lease expiry.
 * ``<prefix>:{room}:log`` -- list of the report's records (msgpack maps), at
   most ``settings.record_log_size``; the state hash counts the overflow in
@@ -20,50 +25,44 @@ tag ``{room_id}``, so on a Redis Cluster a room lives on one shard):
 * ``<prefix>:{room}:lease_clock`` -- server time of the last lease call on the
   room; a longer silence than a heartbeat allows is a stall nobody is blamed for.
 
-And three indexes across rooms: ``<prefix>:schedule`` (zset room -> next
-deadline), ``<prefix>:public`` (set of listed rooms), ``<prefix>:presence``
-(set of rooms that have leases). Two plain keys: ``<prefix>:run`` (a marker
-written once; its loss means Redis lost its data) and ``<prefix>:signing_key``
-(the token key shared by processes started without ``ENSEMBLE_SECRET``).
+No key spans rooms of different slots: the schedule (zset room -> deadline),
+the listing (set of listed rooms) and the rooms with leases are indexes per
+slot (``<prefix>:{<slot tag>}:idx:due|listed|leased``, redis_keys.py), written
+by the same scripts as the room, atomically. Processes find the indexes by
+scanning every master (cached for ``index_ttl`` seconds; a commit adds its own
+slot's index at once). Two plain keys: ``<prefix>:run`` (a marker written once;
+its loss means Redis lost its data) and ``<prefix>:signing_key`` (the token key
+shared by processes started without ``ENSEMBLE_SECRET``).
 
 **Commit.** ``transact`` loads state and version, rebuilds the room, runs the
 pure command, encodes each event once (`Packet.of`), then ONE Lua script
-(``redis_commit.lua``, run by EVALSHA) checks the version, stores the state,
-appends to the histories, updates the schedule and the listing and publishes.
-Publication happens inside the script, so the channel order is the commit order.
-On a version conflict the command is re-run on the fresh state, with a jittered
-backoff, at most ``MAX_ATTEMPTS`` times. Within one process, transactions on
-one room queue behind a local lock, so conflicts only arise between processes.
-A commit token makes a retried EVALSHA (reply lost, command re-sent) idempotent.
-A command that changes nothing and emits nothing writes nothing (idle ticks).
+(``redis_commit.lua``, run by EVALSHA on the room's slot) checks the version,
+stores the state, appends to the histories, writes the deadline and listing
+the outcome told into the slot's indexes and publishes. Publication happens
+inside the script, so the channel order is the commit order. On a version
+conflict the command is re-run on the fresh state, with a jittered backoff, at
+most ``MAX_ATTEMPTS`` times. Within one process, transactions on one room
+queue behind a local lock, so conflicts only arise between processes. A commit
+token makes a retried EVALSHA (reply lost, command re-sent, or redirected
+while its slot moved) idempotent. A command that changes nothing and emits
+nothing writes nothing (idle ticks).
 
-**Cluster trade-off.** The script also writes the two cross-room indexes
-(schedule, public), which is atomic and simple on a single Redis (and on
-Sentinel/replicas). On a Cluster those keys sit in another slot than the room
-and a script may not touch them. The plan there: the script keeps the room's
-deadline and summary in the room's own hash (same slot, still atomic), and the
-process mirrors them into one schedule zset per shard right after the commit
-(``<prefix>:{shard-N}:schedule``). The mirror is not atomic with the commit,
-which is safe because a tick is idempotent: a room ticked with nothing due
-commits nothing, and the worst a lost mirror write costs is a late wake-up,
-repaired by a periodic sweep comparing room hashes to the index. Presence is
-already laid out that way (the per-room lease script touches only the room's
-slot; the ``presence`` set is maintained beside it and healed on every
-heartbeat). Publishing would become SPUBLISH (sharded pub/sub) on the same tag.
+**Schedule.** ``claim`` moves a due room's entry forward by a lease in one
+script, so exactly one process ticks it; its commit writes the real deadline.
 
-**Fan-out.** One pub/sub connection per process, read by one task. A room's
-channel is subscribed when its first local listener arrives (the call returns
-once Redis confirmed the subscription, so no commit after it can be missed) and
-unsubscribed when the last leaves. When the connection breaks, the task backs
-off, reconnects, resubscribes every room and then calls every listener with
-``None``: packets may have been missed and listeners catch up from ``history``.
-The pub/sub client never retries by itself, so no silent resubscription can
-hide a gap. A silent connection (no reply to a PING in time) counts as broken.
+**Fan-out.** Sharded pub/sub (redis_broker.py): one connection per node, moves
+and failovers followed, listeners told of every possible gap.
+
+**Failover.** When a master dies or a slot moves, ``RedisCluster`` follows
+MOVED/ASK replies and reloads the slot map; commands that fail meanwhile raise
+``BackendUnavailable`` and are retried by the caller (the scheduler's next
+pass, the client's next request) or, for a commit whose reply was lost, made
+idempotent by its token.
 
 **Deletion.** A closed room is due again at the end of its retention; the
 scheduler then calls ``delete_room``, which removes its keys (the direct
 histories are named after the members in its state) and its index entries in
-one MULTI/EXEC.
+one script.
 
 **Unavailability.** Every Redis error that means "cannot reach / cannot serve
 now" is raised as ``BackendUnavailable``; commands time out after
@@ -77,21 +76,24 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import msgpack
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.crc import key_slot
+from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable, Command, Listener
-from ensemble.backends.stored import dump_state, load_state
+from ensemble.backends.redis_broker import Address, ShardedBroker, Topology
+from ensemble.backends.redis_keys import DUE, INDEXES, LEASED, LISTED, Keys
+from ensemble.backends.stored import dump_state, load_state, pack, unpack
 from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
 from ensemble.settings import Settings
@@ -102,17 +104,12 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 50
 SCRIPTS = Path(__file__).parent
 # Replies that mean "this Redis cannot serve now", not "the request is wrong".
-UNAVAILABLE_REPLIES = ("LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "BUSY")
+UNAVAILABLE_REPLIES = (
+    "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "BUSY", "MOVED", "ASK",
+)
+CLUSTER_SCHEME = "redis+cluster"
 
 COMMITTED, ALREADY, CONFLICT, MISSING = 1, 2, 0, -1
-
-
-def _pack(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
-
-
-def _unpack(data: bytes) -> Any:
-    return msgpack.unpackb(data, raw=False)
 
 
 @contextlib.contextmanager
@@ -122,20 +119,26 @@ def _unavailable() -> Iterator[None]:
         yield
     except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
         raise BackendUnavailable(f"redis: {error}") from error
+    except (ClusterError, RedisClusterException) as error:
+        raise BackendUnavailable(f"redis cluster: {error}") from error
     except ResponseError as error:
         if str(error).startswith(UNAVAILABLE_REPLIES):
             raise BackendUnavailable(f"redis: {error}") from error
         raise
 
 
-@dataclass
-class _Channel:
-    """The local listeners of one room and the state of its subscription."""
-
-    room_id: str
-    listeners: list[Listener] = field(default_factory=list)
-    # Resolved when Redis confirmed the subscription on the current connection.
-    confirmed: asyncio.Future[None] | None = None
+def cluster_nodes(url: str) -> list[Address]:
+    """The nodes of a ``redis+cluster://host:port[,host:port...]`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != CLUSTER_SCHEME or not parts.netloc:
+        raise ValueError(f"not a {CLUSTER_SCHEME}://host:port[,host:port...] URL: {url!r}")
+    nodes = []
+    for hostport in parts.netloc.rpartition("@")[2].split(","):
+        host, _, port = hostport.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{hostport!r} in {url!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
 
 
 class RedisBackend:
@@ -147,104 +150,102 @@ class RedisBackend:
         socket_timeout: float = 1.0,
         ping_interval: float = 2.0,
         reconnect_backoff: tuple[float, float] = (0.05, 2.0),
+        index_ttl: float = 2.0,
     ) -> None:
         if not settings.redis_url:
             raise ValueError("RedisBackend needs settings.redis_url (redis://HOST:PORT/DB)")
         self._url = settings.redis_url
+        self._clustered = urlsplit(self._url).scheme == CLUSTER_SCHEME
+        if self._clustered:
+            cluster_nodes(self._url)  # a bad URL fails here, not at the first command
         self._history_size = settings.history_size
         self._record_log_size = settings.record_log_size
         self._presence_ttl_ms = settings.presence_ttl_ms
         self._prefix = prefix
+        self.keys = Keys(prefix)
         self._socket_timeout = socket_timeout
         self._ping_interval = ping_interval
-        self._reconnect_backoff = ExponentialWithJitterBackoff(
-            base=reconnect_backoff[0], cap=reconnect_backoff[1]
-        )
+        self._reconnect_backoff = reconnect_backoff
+        self._index_ttl = index_ttl
         self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
-        self._redis: aioredis.Redis | None = None
-        self._pubsub_client: aioredis.Redis | None = None
-        self._commit: Any = None
-        self._presence: Any = None
-        self._channels: dict[str, _Channel] = {}
-        self._by_channel: dict[bytes, _Channel] = {}
+        self._redis: Any = None
+        self._broker: ShardedBroker | None = None
+        self._scripts: dict[str, Any] = {}
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._lease_rooms: set[str] = set()
-        self._reader: asyncio.Task[None] | None = None
-        self._pubsub: Any = None
-        self._outstanding: dict[bytes, int] = {}
-        self._connected = asyncio.Event()
+        self._indexes: dict[str, set[bytes]] = {kind: set() for kind in INDEXES}
+        self._indexes_read = -1e9
         self._run_id: bytes | None = None
-
-    # -- keys ------------------------------------------------------------------
+        self._deadline_listeners: list[Callable[[str, int | None], None]] = []
 
     def _key(self, room_id: str, name: str) -> str:
-        return f"{self._prefix}:{{{room_id}}}:{name}"
-
-    def _channel(self, room_id: str) -> bytes:
-        return self._key(room_id, "ch").encode()
-
-    @property
-    def _schedule(self) -> str:
-        return f"{self._prefix}:schedule"
-
-    @property
-    def _public(self) -> str:
-        return f"{self._prefix}:public"
-
-    @property
-    def _presence_rooms(self) -> str:
-        return f"{self._prefix}:presence"
-
-    @property
-    def _run_key(self) -> str:
-        return f"{self._prefix}:run"
-
-    @property
-    def _signing_key(self) -> str:
-        return f"{self._prefix}:signing_key"
+        return self.keys.room(room_id, name)
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create the clients and the pub/sub reader; connecting happens lazily,
-        so a process starts (not ready) while Redis is down and recovers by itself."""
+        """Create the clients and the broker; connecting happens lazily, so a
+        process starts (not ready) while Redis is down and recovers by itself."""
         common: dict[str, Any] = {
             "decode_responses": False,
             "socket_timeout": self._socket_timeout,
             "socket_connect_timeout": self._socket_timeout,
         }
-        self._redis = aioredis.Redis.from_url(
-            self._url,
-            retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), 1),
-            **common,
+        retry = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), 1)
+        if self._clustered:
+            cluster = RedisCluster(
+                startup_nodes=[ClusterNode(h, p) for h, p in cluster_nodes(self._url)],
+                require_full_coverage=False,
+                retry=retry,
+                **common,
+            )
+            self._redis = cluster
+
+            def owner(channel: bytes) -> Address:
+                node = cluster.nodes_manager.get_node_from_slot(key_slot(channel))
+                return node.host, int(node.port)
+
+            async def refresh() -> None:
+                await cluster.nodes_manager.initialize()
+
+            def connect(address: Address) -> aioredis.Redis:
+                return aioredis.Redis(host=address[0], port=address[1],
+                                      retry=Retry(NoBackoff(), 0), **common)
+
+            topology = Topology(owner, refresh, connect)
+        else:
+            self._redis = aioredis.Redis.from_url(self._url, retry=retry, **common)
+            single = urlsplit(self._url)
+            address = (single.hostname or "localhost", single.port or 6379)
+
+            async def nothing() -> None:
+                return None
+
+            topology = Topology(
+                lambda channel: address,
+                nothing,
+                lambda _: aioredis.Redis.from_url(self._url, retry=Retry(NoBackoff(), 0),
+                                                  **common),
+            )
+        for name in ("commit", "presence", "claim", "delete"):
+            source = (SCRIPTS / f"redis_{name}.lua").read_bytes()
+            self._scripts[name] = self._redis.register_script(source)
+        self._broker = ShardedBroker(
+            topology,
+            self.keys.channel,
+            socket_timeout=self._socket_timeout,
+            ping_interval=self._ping_interval,
+            reconnect_backoff=self._reconnect_backoff,
+            on_deadline=self._told_deadline,
         )
-        self._pubsub_client = aioredis.Redis.from_url(
-            self._url, retry=Retry(NoBackoff(), 0), **common
-        )
-        self._commit = self._redis.register_script((SCRIPTS / "redis_commit.lua").read_bytes())
-        self._presence = self._redis.register_script((SCRIPTS / "redis_presence.lua").read_bytes())
-        self._reader = asyncio.create_task(self._read_forever(), name="redis-pubsub")
 
     async def close(self) -> None:
-        if self._reader is not None:
-            # redis-py's get_message can swallow a cancellation that lands as
-            # its own read timeout expires; cancel until the reader is gone.
-            while not self._reader.done():
-                self._reader.cancel()
-                await asyncio.wait({self._reader}, timeout=0.2)
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        await self._drop_pubsub()
-        for channel in self._channels.values():
-            if channel.confirmed is not None and not channel.confirmed.done():
-                channel.confirmed.cancel()
-        self._channels.clear()
-        self._by_channel.clear()
-        for client in (self._redis, self._pubsub_client):
-            if client is not None:
-                await client.aclose()
-        self._redis = self._pubsub_client = None
+        if self._broker is not None:
+            await self._broker.close()
+            self._broker = None
+        if self._redis is not None:
+            await self._redis.aclose()
+        self._redis = None
 
     @property
     def redis(self) -> Any:
@@ -254,13 +255,23 @@ class RedisBackend:
             raise RuntimeError("RedisBackend used before start() or after close()")
         return self._redis
 
+    @property
+    def broker(self) -> ShardedBroker:
+        if self._broker is None:
+            raise RuntimeError("RedisBackend used before start() or after close()")
+        return self._broker
+
+    async def _script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
+        with _unavailable():
+            return await self._scripts[name](keys=keys, args=args)
+
     async def ready(self) -> bool:
         """Redis answers and still holds the run marker `continuity` last saw."""
         try:
             async with asyncio.timeout(self._socket_timeout):
                 if self._run_id is None:
                     await self.continuity()  # the first call: nothing was known to lose
-                marker = await self.redis.get(self._run_key)
+                marker = await self.redis.get(self.keys.run)
         except Exception:  # any failure means "not ready"
             return False
         return marker is not None and marker == self._run_id
@@ -270,15 +281,15 @@ class RedisBackend:
         Redis, tells whether Redis kept its data: gone or replaced means it was
         restarted without persistence or flushed since the last call."""
         with _unavailable():
-            await self.redis.set(self._run_key, secrets.token_hex(8), nx=True)
-            marker = await self.redis.get(self._run_key)
+            await self.redis.set(self.keys.run, secrets.token_hex(8), nx=True)
+            marker = await self.redis.get(self.keys.run)
         known, self._run_id = self._run_id, marker
         return known is None or known == marker
 
     async def shared_key(self, candidate: str) -> str:
         with _unavailable():
-            await self.redis.set(self._signing_key, candidate.encode(), nx=True)
-            stored = await self.redis.get(self._signing_key)
+            await self.redis.set(self.keys.signing_key, candidate.encode(), nx=True)
+            stored = await self.redis.get(self.keys.signing_key)
         return candidate if stored is None else stored.decode()
 
     # -- rooms -----------------------------------------------------------------
@@ -292,12 +303,9 @@ class RedisBackend:
         names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
         with _unavailable():
             histories = await self.redis.smembers(self._key(room_id, "hkeys"))
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(*(self._key(room_id, name) for name in names), *histories)
-                pipe.zrem(self._schedule, room_id)
-                pipe.srem(self._public, room_id)
-                pipe.srem(self._presence_rooms, room_id)
-                await pipe.execute()
+        keys = [*(self.keys.index(room_id, kind) for kind in INDEXES),
+                *(self._key(room_id, name) for name in names), *histories]
+        await self._script("delete", keys, [room_id])
 
     async def load_room(self, room_id: str) -> Room | None:
         with _unavailable():
@@ -337,34 +345,43 @@ class RedisBackend:
         room_id = state.id
         deadline = outcome.deadline
         assert outcome.listing is not None, "an outcome from Room tells its listing"
-        listed = outcome.listing.listed
         keys = [
             self._key(room_id, "state"),
-            self._schedule,
-            self._public,
+            self.keys.index(room_id, DUE),
+            self.keys.index(room_id, LISTED),
             self._key(room_id, "log"),
             self._key(room_id, "hkeys"),
         ]
+        payload = pack([deadline, [p.to_bytes() for p in packets]]) if packets else b""
         args: list[Any] = [
             expected,
             secrets.token_bytes(12),
             dump_state(state),
-            _pack(outcome.listing.summary),
+            pack(outcome.listing.summary),
             room_id,
             "" if deadline is None else deadline,
-            1 if listed else 0,
+            1 if outcome.listing.listed else 0,
             self._history_size,
-            self._channel(room_id),
-            _pack([p.to_bytes() for p in packets]) if packets else b"",
+            self.keys.channel(room_id),
+            payload,
             self._record_log_size,
             len(records),
-            *(_pack(record) for record in records),
+            *(pack(record) for record in records),
         ]
         for packet in packets:
             keys.append(self._key(room_id, f"h:{packet.key}"))
             args += [f"{packet.seq}-0", packet.to_bytes()]
-        with _unavailable():
-            status, version = await self._commit(keys=keys, args=args)
+        # A token makes a re-sent commit (reply lost, or redirected meanwhile) idempotent.
+        for attempt in range(3):
+            try:
+                status, version = await self._script("commit", keys, args)
+                break
+            except BackendUnavailable:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(self._socket_timeout / 4)
+        self._indexes[DUE].add(keys[1].encode())
+        self._indexes[LISTED].add(keys[2].encode())
         return int(status), int(version)
 
     @contextlib.asynccontextmanager
@@ -403,35 +420,71 @@ class RedisBackend:
 
     async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
         with _unavailable():
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.lrange(self._key(room_id, "log"), 0, -1)
-                pipe.hget(self._key(room_id, "state"), "dropped")
-                log, dropped = await pipe.execute()
-        return [_unpack(r) for r in log], int(dropped or 0)
+            log_entries = await self.redis.lrange(self._key(room_id, "log"), 0, -1)
+            dropped = await self.redis.hget(self._key(room_id, "state"), "dropped")
+        return [unpack(r) for r in log_entries], int(dropped or 0)
+
+    # -- indexes ---------------------------------------------------------------
+
+    async def _index_keys(self, kind: str) -> list[bytes]:
+        """The per-slot indexes of `kind` that exist, rescanned every `index_ttl`."""
+        now = time.monotonic()
+        if now - self._indexes_read > self._index_ttl:
+            found: dict[str, set[bytes]] = {k: set() for k in INDEXES}
+            with _unavailable():
+                async for key in self.redis.scan_iter(match=self.keys.index_pattern, count=1000):
+                    kind_of = self.keys.index_kind(key)
+                    if kind_of in found:
+                        found[kind_of].add(key)
+            self._indexes, self._indexes_read = found, now
+        return sorted(self._indexes[kind])
+
+    async def _each_index(self, kind: str, call: Callable[[Any, bytes], None]) -> list[Any]:
+        keys = await self._index_keys(kind)
+        if not keys:
+            return []
+        with _unavailable():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    call(pipe, key)
+                return list(await pipe.execute())
 
     async def list_rooms(self) -> list[dict[str, Any]]:
+        members = await self._each_index(LISTED, lambda pipe, key: pipe.smembers(key))
+        ids = sorted(room_id.decode() for found in members for room_id in found)
+        if not ids:
+            return []
         with _unavailable():
-            ids = sorted(await self.redis.smembers(self._public))
-            if not ids:
-                return []
             async with self.redis.pipeline(transaction=False) as pipe:
                 for room_id in ids:
-                    pipe.hget(self._key(room_id.decode(), "state"), "summary")
+                    pipe.hget(self._key(room_id, "state"), "summary")
                 summaries = await pipe.execute()
         # Listed by the commit that made them public and open; nothing to judge here.
-        return [_unpack(s) for s in summaries if s is not None]
+        return [unpack(s) for s in summaries if s is not None]
 
     # -- schedule ----------------------------------------------------------------
 
     async def due_rooms(self, now: int) -> list[str]:
-        with _unavailable():
-            ids = await self.redis.zrangebyscore(self._schedule, "-inf", now)
-        return [room_id.decode() for room_id in ids]
+        found = await self._each_index(DUE, lambda pipe, key: pipe.zrangebyscore(key, "-inf", now))
+        return [room_id.decode() for ids in found for room_id in ids]
 
     async def next_deadline(self) -> int | None:
-        with _unavailable():
-            first = await self.redis.zrange(self._schedule, 0, 0, withscores=True)
-        return int(first[0][1]) if first else None
+        firsts = await self._each_index(
+            DUE, lambda pipe, key: pipe.zrange(key, 0, 0, withscores=True)
+        )
+        return min((int(first[0][1]) for first in firsts if first), default=None)
+
+    async def claim(self, room_id: str, now: int, lease_ms: int) -> bool:
+        claimed = await self._script("claim", [self.keys.index(room_id, DUE)],
+                                     [room_id, now, lease_ms])
+        return bool(claimed)
+
+    def watch_deadlines(self, listener: Callable[[str, int | None], None]) -> None:
+        self._deadline_listeners.append(listener)
+
+    def _told_deadline(self, room_id: str, deadline: int | None) -> None:
+        for listener in self._deadline_listeners:
+            listener(room_id, deadline)
 
     # -- presence ----------------------------------------------------------------
 
@@ -441,18 +494,18 @@ class RedisBackend:
         rooms = {room_id: ids for room_id, ids in conns.items() if ids}
         # Rooms this node had leases in last time and has none now: drop them.
         gone = self._lease_rooms - set(rooms)
-        with _unavailable():
-            if rooms:
-                await self.redis.sadd(self._presence_rooms, *rooms)
-            for room_id in [*rooms, *gone]:
-                await self._presence(
-                    keys=self._lease_keys(room_id),
-                    args=["refresh", *self._lease_args, node_id, *rooms.get(room_id, [])],
-                )
+        for room_id in [*rooms, *gone]:
+            await self._script(
+                "presence",
+                self._lease_keys(room_id),
+                ["refresh", *self._lease_args, room_id, node_id, *rooms.get(room_id, [])],
+            )
+            self._indexes[LEASED].add(self.keys.index(room_id, LEASED).encode())
         self._lease_rooms = set(rooms)
 
     def _lease_keys(self, room_id: str) -> list[str]:
-        return [self._key(room_id, "leases"), self._key(room_id, "lease_clock")]
+        return [self._key(room_id, "leases"), self._key(room_id, "lease_clock"),
+                self.keys.index(room_id, LEASED)]
 
     @property
     def _lease_args(self) -> list[int]:
@@ -462,197 +515,22 @@ class RedisBackend:
 
     async def orphaned_connections(self) -> dict[str, list[str]]:
         orphans: dict[str, list[str]] = {}
-        with _unavailable():
-            for raw in await self.redis.smembers(self._presence_rooms):
-                room_id = raw.decode()
-                expired, left = await self._presence(
-                    keys=self._lease_keys(room_id), args=["reap", *self._lease_args]
-                )
-                if expired:
-                    orphans[room_id] = [m.decode().partition("|")[2] for m in expired]
-                if not left:
-                    # Not atomic with the lease zset; a live node re-adds the room
-                    # on its next heartbeat, well before its leases could lapse.
-                    await self.redis.srem(self._presence_rooms, room_id)
+        found = await self._each_index(LEASED, lambda pipe, key: pipe.smembers(key))
+        for raw in sorted({room_id for ids in found for room_id in ids}):
+            room_id = raw.decode()
+            expired, _ = await self._script(
+                "presence", self._lease_keys(room_id), ["reap", *self._lease_args, room_id]
+            )
+            if expired:
+                orphans[room_id] = [m.decode().partition("|")[2] for m in expired]
         return orphans
 
     # -- fan-out -----------------------------------------------------------------
 
     async def subscribe(self, room_id: str, listener: Listener) -> None:
         """Returns once Redis confirmed the room's subscription (at once if it was)."""
-        channel = self._channels.get(room_id)
-        if channel is None:
-            channel = self._channels[room_id] = _Channel(room_id)
-            self._by_channel[self._channel(room_id)] = channel
-        channel.listeners.append(listener)
-        try:
-            async with asyncio.timeout(self._socket_timeout * 2):
-                await self._confirm(channel)
-        except TimeoutError:
-            await self._remove(channel, listener)
-            raise BackendUnavailable("redis did not confirm the subscription in time") from None
-        except BaseException:
-            await self._remove(channel, listener)
-            raise
-
-    async def _confirm(self, channel: _Channel) -> None:
-        while True:
-            if channel.confirmed is None:
-                await self._connected.wait()
-                if channel.confirmed is None:  # not among the rooms the reader resubscribed
-                    channel.confirmed = asyncio.get_running_loop().create_future()
-                    await self._send("subscribe", channel)
-            confirmed = channel.confirmed
-            await asyncio.wait({confirmed})
-            if not confirmed.cancelled():
-                return
-            # The connection was reset meanwhile: wait for the reader to resubscribe.
-            if channel.confirmed is confirmed:
-                channel.confirmed = None
+        await self.broker.subscribe(room_id, listener)
 
     async def unsubscribe(self, room_id: str, listener: Listener) -> None:
-        channel = self._channels.get(room_id)
-        if channel is not None:
-            await self._remove(channel, listener)
-
-    async def _remove(self, channel: _Channel, listener: Listener) -> None:
-        if listener in channel.listeners:
-            channel.listeners.remove(listener)
-        if channel.listeners or self._channels.get(channel.room_id) is not channel:
-            return
-        del self._channels[channel.room_id]
-        del self._by_channel[self._channel(channel.room_id)]
-        if channel.confirmed is not None and not channel.confirmed.done():
-            channel.confirmed.cancel()
-        try:
-            await self._send("unsubscribe", channel)
-        except BackendUnavailable as error:
-            # Broken connection: the reader reconnects with the current rooms only.
-            log.info("unsubscribe from room %s failed: %s", channel.room_id, error)
-
-    async def _send(self, command: str, channel: _Channel) -> None:
-        """Send (UN)SUBSCRIBE; the reader resolves `confirmed` when Redis answers."""
-        pubsub = self._pubsub
-        if pubsub is None or not self._connected.is_set():
-            # The reader subscribes every current room once it is connected again.
-            raise BackendUnavailable("redis pub/sub is not connected")
-        name = self._channel(channel.room_id)
-        self._outstanding[name] = self._outstanding.get(name, 0) + 1
-        with _unavailable():
-            await getattr(pubsub, command)(name)
-
-    async def _read_forever(self) -> None:
-        """Own the pub/sub connection: connect, resubscribe, read. On failure log,
-        back off and start over, then tell listeners that packets may be lost."""
-        failures = 0
-        broken = False
-        while True:
-            try:
-                early = await self._connect_pubsub()
-                if broken:
-                    log.warning("redis pub/sub connection is back")
-                    self._notify_gap()
-                    broken = False
-                failures = 0
-                for message in early:
-                    self._handle(message)
-                await self._read()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                failures += 1
-                if not broken:
-                    log.warning("redis pub/sub connection lost: %r", error)
-                broken = True
-                await self._drop_pubsub()
-                for channel in self._channels.values():
-                    if channel.confirmed is not None and not channel.confirmed.done():
-                        channel.confirmed.cancel()
-                    channel.confirmed = None
-                await asyncio.sleep(self._reconnect_backoff.compute(failures))
-
-    async def _connect_pubsub(self) -> list[dict[str, Any]]:
-        """Connect and subscribe every current room; returns the packets that
-        arrived meanwhile (delivered after listeners were told of the gap)."""
-        assert self._pubsub_client is not None
-        pubsub = self._pubsub = self._pubsub_client.pubsub()
-        self._outstanding = {}
-        await pubsub.connect()
-        await pubsub.ping()
-        loop = asyncio.get_running_loop()
-        for channel in self._channels.values():
-            if channel.confirmed is not None and not channel.confirmed.done():
-                channel.confirmed.cancel()
-            channel.confirmed = loop.create_future()
-        self._connected.set()
-        if self._channels:
-            names = [self._channel(room_id) for room_id in self._channels]
-            for name in names:
-                self._outstanding[name] = 1
-            await pubsub.subscribe(*names)
-        early: list[dict[str, Any]] = []
-        deadline = time.monotonic() + self._socket_timeout * 2
-        while any(c.confirmed and not c.confirmed.done() for c in self._channels.values()):
-            if time.monotonic() > deadline:
-                raise RedisTimeoutError("resubscription not confirmed in time")
-            message = await pubsub.get_message(timeout=self._socket_timeout)
-            if message is None:
-                continue
-            if message["type"] == "message":
-                early.append(message)
-            else:
-                self._handle(message)
-        return early
-
-    async def _read(self) -> None:
-        pubsub = self._pubsub
-        last_heard = last_ping = time.monotonic()
-        while True:
-            message = await pubsub.get_message(timeout=self._ping_interval / 2)
-            now = time.monotonic()
-            if message is not None:
-                last_heard = now
-                self._handle(message)
-                continue
-            if now - last_heard > self._ping_interval * 3:
-                raise RedisTimeoutError("pub/sub connection went silent")
-            if now - last_ping >= self._ping_interval:
-                last_ping = now
-                await pubsub.ping()
-
-    def _handle(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        name = message.get("channel") or b""
-        if kind in ("subscribe", "unsubscribe"):
-            left = self._outstanding.get(name, 1) - 1
-            if left > 0:
-                self._outstanding[name] = left
-                return  # a later (un)subscribe of this channel decides
-            self._outstanding.pop(name, None)
-        channel = self._by_channel.get(name)
-        if channel is None:
-            return
-        if kind == "subscribe":
-            if channel.confirmed is not None and not channel.confirmed.done():
-                channel.confirmed.set_result(None)
-        elif kind == "message":
-            for data in _unpack(message["data"]):
-                self._deliver(channel, Packet.from_bytes(data))
-
-    def _deliver(self, channel: _Channel, packet: Packet | None) -> None:
-        for listener in list(channel.listeners):
-            try:
-                listener(packet)
-            except Exception:
-                log.exception("a listener of room %s failed", channel.room_id)
-
-    def _notify_gap(self) -> None:
-        for channel in list(self._channels.values()):
-            self._deliver(channel, None)
-
-    async def _drop_pubsub(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        self._connected.clear()
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        if self._broker is not None:
+            await self._broker.unsubscribe(room_id, listener)

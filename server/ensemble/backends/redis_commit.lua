@@ -1,10 +1,11 @@
 -- Commit one room transaction atomically: version check, state, history,
 -- schedule, public listing, publication. No product rule lives here: every
--- value was computed by the pure core in the calling process.
+-- value was computed by the pure core in the calling process. Every key and
+-- the channel are on the room's slot (the indexes are its slot's own).
 --
 -- KEYS[1] state hash            (fields: data, summary, v, c, dropped)
--- KEYS[2] schedule zset         (room id -> next deadline ms)
--- KEYS[3] public rooms set
+-- KEYS[2] the slot's schedule   (zset room id -> next deadline ms)
+-- KEYS[3] the slot's listing    (set of listed room ids)
 -- KEYS[4] record log list       (the report's records, bounded)
 -- KEYS[5] history names set     (every history key of the room, for deletion)
 -- KEYS[6..] one history stream per packet, in commit order (may repeat)
@@ -13,8 +14,8 @@
 -- ARGV[3] state bytes           ARGV[4] summary bytes
 -- ARGV[5] room id               ARGV[6] deadline ms or ""
 -- ARGV[7] "1" listed publicly, "0" not
--- ARGV[8] history size          ARGV[9] channel
--- ARGV[10] publication payload or "" for none
+-- ARGV[8] history size          ARGV[9] shard channel
+-- ARGV[10] publication payload (msgpack [deadline, [packet...]]) or "" for none
 -- ARGV[11] record log size      ARGV[12] number of records n
 -- ARGV[13..12+n] records, then per packet: stream entry id, packet bytes
 --
@@ -77,6 +78,6 @@ else
 end
 
 if ARGV[10] ~= '' then
-  redis.call('PUBLISH', ARGV[9], ARGV[10])
+  redis.call('SPUBLISH', ARGV[9], ARGV[10])
 end
 return {1, version}

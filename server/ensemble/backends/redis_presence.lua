@@ -3,15 +3,16 @@
 --
 -- KEYS[1] leases zset
 -- KEYS[2] the zset's clock: server time of the last call on it (ms)
+-- KEYS[3] the slot's index of rooms with leases (set of room ids)
 -- ARGV[1] "refresh" or "reap"
 -- ARGV[2] ttl ms
 -- ARGV[3] stall ms: a gap between two calls longer than this means no process
 --         could reach Redis (it was stalled, or unreachable to all)
--- refresh: ARGV[4] node id, ARGV[5..] the node's live conn ids.
+-- refresh: ARGV[4] room id, ARGV[5] node id, ARGV[6..] the node's live conn ids.
 --   Renews those leases and drops the node's other leases in this room
 --   (connections that ended normally). Returns the number of leases left.
--- reap: returns the expired members and removes them in the same step, so
---   exactly one caller reports each; then the number of leases left.
+-- reap: ARGV[4] room id. Returns the expired members and removes them in the
+--   same step, so exactly one caller reports each; then the number left.
 --
 -- Live processes call on every room with leases at least once per heartbeat.
 -- After a longer silence nobody could renew, so the stall does not count
@@ -34,9 +35,9 @@ end
 
 local result
 if ARGV[1] == 'refresh' then
-  local prefix = ARGV[4] .. '|'
+  local prefix = ARGV[5] .. '|'
   local keep = {}
-  for i = 5, #ARGV do
+  for i = 6, #ARGV do
     keep[prefix .. ARGV[i]] = true
   end
   for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -44,7 +45,7 @@ if ARGV[1] == 'refresh' then
       redis.call('ZREM', KEYS[1], member)
     end
   end
-  for i = 5, #ARGV do
+  for i = 6, #ARGV do
     redis.call('ZADD', KEYS[1], now + ttl, prefix .. ARGV[i])
   end
   result = redis.call('ZCARD', KEYS[1])
@@ -58,7 +59,9 @@ end
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('SET', KEYS[2], now)
+  redis.call('SADD', KEYS[3], ARGV[4])
 else
   redis.call('DEL', KEYS[2])
+  redis.call('SREM', KEYS[3], ARGV[4])
 end
 return result
