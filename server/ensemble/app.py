@@ -21,11 +21,12 @@ from ensemble.hub import Hub
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
-from ensemble.timesource import Clock, SystemClock
+from ensemble.timesource import Clock, ManualClock, SystemClock
 from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
+from ensemble.transport.testclock import clock_route
 from ensemble.wire.codec import Format
 from ensemble.wire.codes import CloseCode
 
@@ -50,14 +51,14 @@ PAGE_HEADERS = {
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = ManualClock() if settings.test_clock else SystemClock()
     metrics = Metrics()
     backend = create_backend(settings)
     hub = Hub(backend, metrics, clock)
     service = RoomService(settings, backend, hub, clock)
     api = HttpApi(service, metrics)
     buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
-    poll_ms = 100 if settings.redis_url else 60_000
 
     live: set[Session] = set()
     all_ended = asyncio.Event()
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await backend.start()
         tasks = [
-            asyncio.create_task(service.run_scheduler(poll_ms), name="scheduler"),
+            asyncio.create_task(service.scheduler.run(), name="scheduler"),
             asyncio.create_task(service.run_presence(), name="presence"),
         ]
         try:
@@ -126,6 +127,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]
+    if settings.test_clock and isinstance(clock, ManualClock):
+        log.warning("ENSEMBLE_TEST_CLOCK is set: time moves only by POST /test/clock")
+        routes.insert(0, Route("/test/clock", clock_route(clock, service.scheduler),
+                               methods=["POST"]))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -1,9 +1,9 @@
 """The room service: the one place that runs core commands through the backend.
 
-It creates rooms, admits members (hello), applies requests, and runs the two
-background loops: the scheduler that ticks rooms whose deadline came, and the
-presence loop that renews this process's leases and disconnects the
-connections of processes that died.
+It creates rooms, admits members (hello), applies requests, tells the
+scheduler (scheduler.py) every deadline its outcomes carry, ticks the rooms
+the scheduler hands it, and runs the presence loop that renews this process's
+leases and disconnects the connections of processes that died.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ensemble.core.errors import BadRequest, Unauthorized
 from ensemble.core.events import history_key, readable_streams
 from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Limits
 from ensemble.hub import Hub
+from ensemble.scheduler import Scheduler
 from ensemble.settings import Settings
 from ensemble.timesource import Clock
 from ensemble.transport.closing import CLOSES, GONE
@@ -70,7 +71,10 @@ class RoomService:
         self._signer = TokenSigner(settings.secret) if settings.secret else None
         # Set while finding out what a backend that lost its data took along.
         self._reconciling = False
-        self._wake = asyncio.Event()
+        self.scheduler = Scheduler(
+            backend, clock, self.tick,
+            sweep_ms=settings.scheduler_sweep_ms, claim_ms=settings.scheduler_claim_ms,
+        )
         # Connections that closed while the backend was unreachable.
         self._unrecorded: dict[str, set[str]] = {}
 
@@ -134,8 +138,9 @@ class RoomService:
                 idle_ms=self.settings.idle_room_ms,
             ),
         )
-        await self.backend.create_room(room.state, room.opening())
-        self._wake.set()  # its idle deadline is new to the scheduler
+        opening = room.opening()
+        await self.backend.create_room(room.state, opening)
+        self.scheduler.learn(room.state.id, opening.deadline)
         return room, invite, host_key
 
     async def room(self, room_id: str) -> Room:
@@ -160,8 +165,7 @@ class RoomService:
     async def run(self, room_id: str, command: Any) -> Outcome:
         """Commit a command; raise its error after its due events are committed."""
         outcome = await self.backend.transact(room_id, command)
-        if outcome.events:
-            self._wake.set()
+        self.scheduler.learn(room_id, outcome.deadline)
         if outcome.error is not None:
             raise outcome.error
         return outcome
@@ -300,47 +304,18 @@ class RoomService:
 
     # -- background loops --------------------------------------------------------
 
-    async def run_scheduler(self, poll_ms: int) -> None:
-        """Tick rooms whose deadline came. Logs and backs off on failure; never dies."""
-        while True:
-            # Cleared before the deadlines are read: a commit after this point
-            # wakes the loop, so no new deadline is slept through.
-            self._wake.clear()
-            try:
-                await self._tick_due()
-                delay = await self._next_wait(poll_ms)
-            except asyncio.CancelledError:
-                raise
-            except BackendUnavailable:
-                delay = 0.5
-            except Exception:
-                log.exception("scheduler pass failed")
-                delay = 0.5
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-
-    async def _tick_due(self) -> None:
-        now = self.clock.now_ms()
-        for room_id in await self.backend.due_rooms(now):
-            try:
-                outcome = await self.backend.transact(room_id, lambda room: room.tick(now))
-            except NotFound:
-                continue
-            except (asyncio.CancelledError, BackendUnavailable):
-                raise
-            except Exception:
-                # One broken room must not hold up the others (it stays due).
-                log.exception("ticking room %s failed", room_id)
-                continue
-            if outcome.expired:
-                await self.backend.delete_room(room_id)
-
-    async def _next_wait(self, poll_ms: int) -> float:
-        deadline = await self.backend.next_deadline()
-        wait = poll_ms / 1000
-        if deadline is not None:
-            wait = min(wait, max(0.0, (deadline - self.clock.now_ms()) / 1000))
-        return wait
+    async def tick(self, room_id: str, now: int) -> None:
+        """Apply what fell due in a room (the scheduler claimed it); delete it
+        when it expired."""
+        try:
+            outcome = await self.backend.transact(room_id, lambda room: room.tick(now))
+        except NotFound:
+            self.scheduler.learn(room_id, None)
+            return
+        self.scheduler.learn(room_id, outcome.deadline)
+        if outcome.expired:
+            await self.backend.delete_room(room_id)
+            self.scheduler.learn(room_id, None)
 
     async def run_presence(self) -> None:
         """Renew this process's leases; disconnect connections whose process died.

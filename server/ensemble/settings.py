@@ -89,6 +89,21 @@ class Settings:
     presence_ttl_ms: int = field(
         default=10_000, metadata={"help": "lease on a connection, refreshed by heartbeats"}
     )
+    scheduler_sweep_ms: int = field(
+        default=1000,
+        metadata={"help": "how often the whole schedule is scanned for rooms this process "
+                          "was not told about (ms)"},
+    )
+    scheduler_claim_ms: int = field(
+        default=5000,
+        metadata={"help": "how long a process's claim on a due room holds before another "
+                          "may tick it (ms)"},
+    )
+    test_clock: bool = field(
+        default=False,
+        metadata={"help": "TESTS ONLY: the server's clock moves only through "
+                          "POST /test/clock (see README)"},
+    )
     node_id: str = field(default="", metadata={"help": "this process's name (random when unset)"})
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
 

@@ -305,3 +305,34 @@ async def test_events_that_cannot_be_encoded_commit_nothing(backend_factory):
     assert history is not None
     assert [p.seq for p in history] == list(range(1, len(history) + 1))
     assert history[-1].message()["text"] == "after"
+
+
+async def test_a_due_room_is_claimed_once_per_deadline(backend_factory):
+    one, two = await backend_factory(), await backend_factory()
+    room_id = await room_with_mentor(one)
+    await one.transact(room_id, request("m", "sprint.start", {"phases": PHASES}))
+    assert not await one.claim(room_id, T0 + 59_999, 5_000)  # not due yet
+    claims = [await b.claim(room_id, T0 + 60_000, 5_000) for b in (one, two, one)]
+    assert claims == [True, False, False]
+    assert room_id not in await two.due_rooms(T0 + 64_999)
+    assert await two.claim(room_id, T0 + 65_000, 5_000)  # the claimer died: due again
+
+    await two.transact(room_id, tick(T0 + 65_000))  # the tick stores the real deadline
+    assert await one.next_deadline() == T0 + 90_000
+    assert not await one.claim(room_id, T0 + 65_000, 5_000)
+    assert not await one.claim("r_missing", T0, 5_000)
+
+
+async def test_listening_processes_hear_each_commits_deadline(backend_factory):
+    writer, reader = await backend_factory(), await backend_factory()
+    room_id = await room_with_mentor(writer)
+    told: list[tuple[str, int | None]] = []
+    reader.watch_deadlines(lambda room, deadline: told.append((room, deadline)))
+    heard = Collector()
+    await reader.subscribe(room_id, heard)
+
+    started = await writer.transact(room_id, request("m", "sprint.start", {"phases": PHASES}))
+    stopped = await writer.transact(room_id, request("m", "sprint.stop", now=T0 + 1_000))
+    await heard.wait_packets(len(started.events) + len(stopped.events))
+    assert told == [(room_id, T0 + 60_000), (room_id, None)]
+    assert (started.deadline, stopped.deadline) == (T0 + 60_000, None)

@@ -42,6 +42,7 @@ Command = Callable[[Room], Outcome]
 # Called with each packet of a subscribed room, or with None when the channel
 # broke and packets may have been missed (listeners then catch up from history).
 Listener = Callable[[Packet | None], None]
+DeadlineListener = Callable[[str, int | None], None]
 
 
 class BackendUnavailable(Exception):
@@ -122,6 +123,15 @@ class Schedule(Protocol):
 
     async def next_deadline(self) -> int | None:
         """The earliest deadline of any room this backend knows."""
+
+    async def claim(self, room_id: str, now: int, lease_ms: int) -> bool:
+        """Take the room's due work: True for exactly one caller while the room
+        is due at `now`; its deadline then counts as `now + lease_ms` until the
+        claimer's commit stores the next one (a claimer that dies is relieved)."""
+
+    def watch_deadlines(self, listener: DeadlineListener) -> None:
+        """Have `listener(room_id, deadline)` called with the next deadline of
+        every commit published to this process's subscribed rooms."""
 
 
 class Presence(Protocol):

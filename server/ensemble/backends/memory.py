@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from typing import Any
 
-from ensemble.backends.base import Command, Listener
+from ensemble.backends.base import Command, DeadlineListener, Listener
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
 from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
@@ -41,6 +41,7 @@ class MemoryBackend:
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._deadlines: dict[str, int] = {}
         self._listed: dict[str, bytes] = {}  # room id -> packed summary of a listed room
+        self._deadline_listeners: list[DeadlineListener] = []
 
     async def start(self) -> None:
         return None
@@ -100,6 +101,9 @@ class MemoryBackend:
         if records:
             self._append_records(room_id, records)
         self._told(room_id, outcome)
+        if packets and self._listeners.get(room_id):
+            for deadline_listener in self._deadline_listeners:
+                deadline_listener(room_id, outcome.deadline)
         for packet in packets:
             for listener in list(self._listeners.get(room_id, ())):
                 listener(packet)
@@ -159,6 +163,16 @@ class MemoryBackend:
 
     async def next_deadline(self) -> int | None:
         return min(self._deadlines.values(), default=None)
+
+    async def claim(self, room_id: str, now: int, lease_ms: int) -> bool:
+        at = self._deadlines.get(room_id)
+        if at is None or at > now:
+            return False
+        self._deadlines[room_id] = now + lease_ms
+        return True
+
+    def watch_deadlines(self, listener: DeadlineListener) -> None:
+        self._deadline_listeners.append(listener)
 
     async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
         return None  # one process: its connections die with it

@@ -90,7 +90,7 @@ from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException,
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ensemble.backends.base import BackendUnavailable, Command, Listener
+from ensemble.backends.base import BackendUnavailable, Command, DeadlineListener, Listener
 from ensemble.backends.redis_broker import Address, ShardedBroker, Topology
 from ensemble.backends.redis_keys import DUE, INDEXES, LEASED, LISTED, Keys
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
@@ -176,7 +176,7 @@ class RedisBackend:
         self._indexes: dict[str, set[bytes]] = {kind: set() for kind in INDEXES}
         self._indexes_read = -1e9
         self._run_id: bytes | None = None
-        self._deadline_listeners: list[Callable[[str, int | None], None]] = []
+        self._deadline_listeners: list[DeadlineListener] = []
 
     def _key(self, room_id: str, name: str) -> str:
         return self.keys.room(room_id, name)
@@ -206,6 +206,9 @@ class RedisBackend:
                 return node.host, int(node.port)
 
             async def refresh() -> None:
+                # The client's own first initialization (a no-op later) makes
+                # its close() close what the slot map reload connects.
+                await cluster.initialize()
                 await cluster.nodes_manager.initialize()
 
             def connect(address: Address) -> aioredis.Redis:
@@ -479,7 +482,7 @@ class RedisBackend:
                                      [room_id, now, lease_ms])
         return bool(claimed)
 
-    def watch_deadlines(self, listener: Callable[[str, int | None], None]) -> None:
+    def watch_deadlines(self, listener: DeadlineListener) -> None:
         self._deadline_listeners.append(listener)
 
     def _told_deadline(self, room_id: str, deadline: int | None) -> None:
