@@ -24,6 +24,7 @@ from ensemble.settings import Settings
 from ensemble.timesource import Clock, ManualClock, SystemClock
 from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
+from ensemble.transport.outbox import KeepRawSend
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
 from ensemble.transport.testclock import clock_route
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(NoSniff)],
+        middleware=[Middleware(KeepRawSend), Middleware(NoSniff)],
         exception_handlers={Exception: internal_error},
     )
     app.state.service = service
