@@ -111,7 +111,9 @@ class _Link:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            log.warning("redis pub/sub link to %s:%s lost: %r", *self.address, error)
+            # Loud when a working link broke; quiet while a dead node is retried.
+            level = logging.WARNING if self.connected else logging.INFO
+            log.log(level, "redis pub/sub link to %s:%s lost: %r", *self.address, error)
         finally:
             await self._drop()
         # Broken: every channel goes to its (possibly new) owner, with a gap.
