@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/fanout.py --clients 200 --rooms 10 --rate 20 --seconds 10
     .venv/bin/python bench/fanout.py --processes 2 --redis   # two servers on one Redis
+    .venv/bin/python bench/fanout.py --processes 4 --cluster # four on a Redis Cluster
 
-It starts its own server processes (and redis-server with --redis) on free
-loopback ports, connects the clients spread over the processes, and prints
-deliveries per second and the fan-out latency (from the event's commit time,
-`at`, to its arrival at a client; one machine, so one clock) at p50/p99/max.
+It starts its own server processes (and redis-server with --redis, or a Redis
+Cluster of 3 masters and 3 replicas with --cluster) on free loopback ports,
+connects the clients spread over the processes, and prints deliveries per
+second and the fan-out latency (from the event's commit time, `at`, to its
+arrival at a client; one machine, so one clock) at p50/p99/max, and the CPU
+the servers (and, on a cluster, each shard's redis-server) spent.
 The load runs in --workers processes of its own; on a small machine they
 compete with the servers for the same cores, so the figures are a floor.
 """
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ensemble.client import Client  # noqa: E402
+from tests.support.redis_cluster import RedisCluster  # noqa: E402
 from tests.support.server import ServerProcess, free_port  # noqa: E402
 
 
@@ -55,24 +59,40 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
 
 async def run(args: argparse.Namespace) -> None:
     redis = None
+    cluster = None
     env = {"ENSEMBLE_RATE_PER_S": "100000", "ENSEMBLE_RATE_BURST": "100000",
            "ENSEMBLE_SEND_QUEUE": "100000"}
     extra: list[str] = []
-    if args.redis:
+    if args.cluster:
+        cluster = RedisCluster(masters=3, replicas=1)
+        cluster.start()
+        extra = ["--redis", cluster.url]
+    elif args.redis:
         redis, url = start_redis()
         extra = ["--redis", url]
-    servers = [ServerProcess(free_port(), extra, env).start() for _ in range(args.processes)]
+    servers: list[ServerProcess] = []
     try:
-        await measure(args, servers)
+        servers += [ServerProcess(free_port(), extra, env).start() for _ in range(args.processes)]
+        await measure(args, servers, cluster)
     finally:
         for server in servers:
             server.stop()
         if redis is not None:
             os.kill(redis.pid, signal.SIGTERM)
             redis.wait(timeout=10)
+        if cluster is not None:
+            cluster.stop()
 
 
-async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> None:
+def shard_cpu(cluster: RedisCluster) -> dict[int, float]:
+    """CPU seconds of each redis-server of the cluster so far, by port."""
+    return {node.port: pid_cpu_seconds(node.process.pid)
+            for node in cluster.nodes if node.process is not None}
+
+
+async def measure(
+    args: argparse.Namespace, servers: list[ServerProcess], cluster: RedisCluster | None
+) -> None:
     per_room = args.clients // args.rooms
     async with httpx.AsyncClient() as http:
         rooms = [
@@ -91,11 +111,18 @@ async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> Non
     ]
     loop = asyncio.get_running_loop()
 
+    shards: dict[int, float] = {}
+
     async def server_cpu_in_window() -> float:
-        """CPU seconds the server processes spent during the measured window."""
+        """CPU seconds the server processes (and each redis-server of a cluster)
+        spent during the measured window."""
         await asyncio.sleep(max(0.0, start_at - time.time()))
         before = sum(cpu_seconds(s) for s in servers)
+        redis_before = shard_cpu(cluster) if cluster else {}
         await asyncio.sleep(args.seconds)
+        if cluster:
+            after = shard_cpu(cluster)
+            shards.update({port: after[port] - redis_before[port] for port in after})
         return sum(cpu_seconds(s) for s in servers) - before
 
     cpu = asyncio.create_task(server_cpu_in_window())
@@ -109,7 +136,9 @@ async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> Non
     elapsed = args.seconds
     p50 = statistics.median(latencies) if latencies else float("nan")
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else float("nan")
-    mode = f"{args.processes} server process(es)" + (" + Redis" if args.redis else ", in-memory")
+    backend = " + Redis Cluster (3 masters, 3 replicas)" if args.cluster else (
+        " + Redis" if args.redis else ", in-memory")
+    mode = f"{args.processes} server process(es)" + backend
     print(f"fan-out: {mode}, {per_room * args.rooms} clients in {args.rooms} rooms, "
           f"{args.rate:g} msg/s per room for {args.seconds:g} s, {len(jobs)} load workers")
     print(f"  offered:      {args.rate * args.rooms * per_room / 1:,.0f} deliveries/s")
@@ -119,12 +148,23 @@ async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> Non
     if received:
         print(f"  server CPU:   {100 * server_cpu / elapsed:.0f}% of a core, "
               f"{1e6 * server_cpu / received:.1f} us per delivery")
+    if cluster:
+        masters = set(cluster.master_ports())
+        homes = [cluster.owner_of(f"ensemble:{{{room['room_id']}}}:state") for room in rooms]
+        for port in sorted(shards):
+            role = "master" if port in masters else "replica"
+            print(f"  redis {port} ({role}, {homes.count(port)} rooms): "
+                  f"{100 * shards[port] / elapsed:.1f}% of a core")
 
 
 def cpu_seconds(server: ServerProcess) -> float:
     """User + system CPU time of a server process so far (from /proc)."""
     assert server.process is not None
-    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return pid_cpu_seconds(server.process.pid)
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -186,6 +226,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--redis", action="store_true", help="share rooms through Redis")
+    parser.add_argument("--cluster", action="store_true",
+                        help="share rooms through a Redis Cluster (3 masters, 3 replicas)")
     parser.add_argument("--workers", type=int, default=2, help="load generator processes")
     asyncio.run(run(parser.parse_args()))
 

@@ -37,12 +37,15 @@ def test_compose_has_redis_three_replicas_and_nginx():
 def test_replicas_share_redis_and_secret_and_have_own_node_ids():
     apps = replicas(compose()["services"])
     envs = [app["environment"] for app in apps.values()]
-    assert {e["ENSEMBLE_REDIS_URL"] for e in envs} == {"redis://redis:6379/0"}
+    # One Redis unless ENSEMBLE_REDIS_URL names another (the cluster profile).
+    assert {e["ENSEMBLE_REDIS_URL"] for e in envs} == {"${ENSEMBLE_REDIS_URL:-redis://redis:6379/0}"}
     assert len({e["ENSEMBLE_SECRET"] for e in envs}) == 1  # tokens work on every replica
     assert len({e["ENSEMBLE_NODE_ID"] for e in envs}) == 3
     for app in apps.values():
         assert app["build"] == "."
         assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+        init = app["depends_on"]["redis-cluster-init"]
+        assert init == {"condition": "service_completed_successfully", "required": False}
         assert app["expose"] == ["8000"] and "ports" not in app  # only nginx is published
         assert all(e["ENSEMBLE_PORT"] == "8000" for e in envs)
 
@@ -77,3 +80,32 @@ def test_dockerfile_serves_on_the_port_compose_expects():
     assert '"ensemble", "serve"' in dockerfile
     assert "ENSEMBLE_HOST=0.0.0.0" in dockerfile
     assert "node_modules" in dockerfile  # the web client's msgpack module
+
+
+def test_the_cluster_profile_has_six_cluster_nodes_joined_by_an_init_service():
+    services = compose()["services"]
+    nodes = {name: s for name, s in services.items() if name.startswith("redis-node-")}
+    assert sorted(nodes) == [f"redis-node-{n}" for n in range(1, 7)]
+    for node in nodes.values():
+        assert node["profiles"] == ["cluster"]
+        command = " ".join(node["command"])
+        assert "--cluster-enabled yes" in command and "--appendonly yes" in command
+    assert len({tuple(node["volumes"]) for node in nodes.values()}) == 6  # a disk each
+    init = services["redis-cluster-init"]
+    assert init["profiles"] == ["cluster"]
+    assert set(init["depends_on"]) == set(nodes)
+    script = init["command"][0]
+    assert "--cluster create" in script and "--cluster-replicas 1" in script
+    assert "cluster_state:ok" in script  # idempotent: an existing cluster is left alone
+    # Every service not in the profile runs without it (the default stack).
+    for name in ("redis", "nginx", *replicas(services)):
+        assert "profiles" not in services[name]
+
+
+def test_the_compose_comment_names_the_cluster_url_the_server_takes():
+    text = (ROOT / "docker-compose.yml").read_text()
+    url = re.search(r"ENSEMBLE_REDIS_URL=(redis\+cluster://\S+)", text)
+    assert url, "docker-compose.yml does not say how to run on the cluster"
+    from ensemble.backends.redis import cluster_nodes
+
+    assert cluster_nodes(url.group(1)) == [(f"redis-node-{n}", 6379) for n in (1, 2, 3)]
