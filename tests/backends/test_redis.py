@@ -228,7 +228,7 @@ async def test_a_process_starts_while_redis_is_down(own_redis, own_redis_factory
 
 
 def test_stored_state_is_msgpack_of_to_dict():
-    from ensemble.backends.redis import dump_state
+    from ensemble.backends.stored import dump_state
 
     room = new_room()
     for command in (

@@ -1,0 +1,175 @@
+"""The connection the Redis roles share: one client for one Redis or a Redis
+Cluster, the Lua scripts, error mapping, and the per-slot index scan."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.crc import key_slot
+from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ensemble.backends.base import BackendUnavailable
+from ensemble.backends.redis_broker import Address, Topology
+from ensemble.backends.redis_keys import INDEXES, Keys
+
+SCRIPTS = Path(__file__).parent
+SCRIPT_NAMES = ("commit", "presence", "claim", "delete")
+# Replies that mean "this Redis cannot serve now", not "the request is wrong".
+UNAVAILABLE_REPLIES = (
+    "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "BUSY", "MOVED", "ASK",
+)
+CLUSTER_SCHEME = "redis+cluster"
+
+
+@contextlib.contextmanager
+def unavailable() -> Iterator[None]:
+    """Map Redis failures to BackendUnavailable."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+        raise BackendUnavailable(f"redis: {error}") from error
+    except (ClusterError, RedisClusterException) as error:
+        raise BackendUnavailable(f"redis cluster: {error}") from error
+    except ResponseError as error:
+        if str(error).startswith(UNAVAILABLE_REPLIES):
+            raise BackendUnavailable(f"redis: {error}") from error
+        raise
+
+
+def cluster_nodes(url: str) -> list[Address]:
+    """The nodes of a ``redis+cluster://host:port[,host:port...]`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != CLUSTER_SCHEME or not parts.netloc:
+        raise ValueError(f"not a {CLUSTER_SCHEME}://host:port[,host:port...] URL: {url!r}")
+    nodes = []
+    for hostport in parts.netloc.rpartition("@")[2].split(","):
+        host, _, port = hostport.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{hostport!r} in {url!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
+class RedisClient:
+    def __init__(self, url: str, keys: Keys, *, socket_timeout: float, index_ttl: float) -> None:
+        self.url = url
+        self.keys = keys
+        self.clustered = urlsplit(url).scheme == CLUSTER_SCHEME
+        if self.clustered:
+            cluster_nodes(url)  # a bad URL fails here, not at the first command
+        self.socket_timeout = socket_timeout
+        self._index_ttl = index_ttl
+        self._redis: Any = None
+        self._scripts: dict[str, Any] = {}
+        self._indexes: dict[str, set[bytes]] = {kind: set() for kind in INDEXES}
+        self._indexes_read = -1e9
+
+    def start(self) -> Topology:
+        """Create the client (connecting lazily) and say how pub/sub finds a
+        channel's node."""
+        common: dict[str, Any] = {
+            "decode_responses": False,
+            "socket_timeout": self.socket_timeout,
+            "socket_connect_timeout": self.socket_timeout,
+        }
+        retry = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), 1)
+        if self.clustered:
+            cluster = RedisCluster(
+                startup_nodes=[ClusterNode(h, p) for h, p in cluster_nodes(self.url)],
+                require_full_coverage=False,
+                retry=retry,
+                **common,
+            )
+            self._redis = cluster
+
+            def owner(channel: bytes) -> Address:
+                node = cluster.nodes_manager.get_node_from_slot(key_slot(channel))
+                return node.host, int(node.port)
+
+            async def refresh() -> None:
+                # The client's own first initialization (a no-op later) makes
+                # its close() close what the slot map reload connects.
+                await cluster.initialize()
+                await cluster.nodes_manager.initialize()
+
+            def connect(address: Address) -> aioredis.Redis:
+                return aioredis.Redis(host=address[0], port=address[1],
+                                      retry=Retry(NoBackoff(), 0), **common)
+
+            topology = Topology(owner, refresh, connect)
+        else:
+            self._redis = aioredis.Redis.from_url(self.url, retry=retry, **common)
+            single = urlsplit(self.url)
+            address = (single.hostname or "localhost", single.port or 6379)
+
+            async def nothing() -> None:
+                return None
+
+            topology = Topology(
+                lambda channel: address,
+                nothing,
+                lambda _: aioredis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0),
+                                                  **common),
+            )
+        for name in SCRIPT_NAMES:
+            source = (SCRIPTS / f"redis_{name}.lua").read_bytes()
+            self._scripts[name] = self._redis.register_script(source)
+        return topology
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+        self._redis = None
+
+    @property
+    def redis(self) -> Any:
+        # Any: redis-py's stubs type replies as bytes | str; with
+        # decode_responses=False they are always bytes.
+        if self._redis is None:
+            raise RuntimeError("RedisBackend used before start() or after close()")
+        return self._redis
+
+    async def script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
+        with unavailable():
+            return await self._scripts[name](keys=keys, args=args)
+
+    # -- the per-slot indexes ----------------------------------------------------
+
+    def saw_index(self, kind: str, key: str) -> None:
+        """This process wrote that index: no need to wait for the next scan."""
+        self._indexes[kind].add(key.encode())
+
+    async def index_keys(self, kind: str) -> list[bytes]:
+        """The per-slot indexes of `kind` that exist, rescanned every `index_ttl`."""
+        now = time.monotonic()
+        if now - self._indexes_read > self._index_ttl:
+            found: dict[str, set[bytes]] = {k: set() for k in INDEXES}
+            with unavailable():
+                async for key in self.redis.scan_iter(match=self.keys.index_pattern, count=1000):
+                    kind_of = self.keys.index_kind(key)
+                    if kind_of in found:
+                        found[kind_of].add(key)
+            self._indexes, self._indexes_read = found, now
+        return sorted(self._indexes[kind])
+
+    async def each_index(self, kind: str, call: Callable[[Any, bytes], None]) -> list[Any]:
+        """`call(pipe, key)` for each index of `kind`, in one pipeline per node."""
+        keys = await self.index_keys(kind)
+        if not keys:
+            return []
+        with unavailable():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    call(pipe, key)
+                return list(await pipe.execute())

@@ -1,0 +1,190 @@
+"""The state store on Redis: each room's state, record log and listing,
+committed with its histories, deadline and publication in one script."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.backoff import ExponentialWithJitterBackoff
+
+from ensemble.backends.base import BackendUnavailable, Command
+from ensemble.backends.redis_client import RedisClient, unavailable
+from ensemble.backends.redis_keys import DUE, INDEXES, LISTED
+from ensemble.backends.stored import dump_state, load_state, pack, unpack
+from ensemble.core import Outcome, Room, RoomGone
+from ensemble.core.state import RoomState
+from ensemble.wire.packet import Packet
+
+MAX_ATTEMPTS = 50
+RESENDS = 3  # a commit whose reply was lost is sent again, idempotent by its token
+COMMITTED, ALREADY, CONFLICT, MISSING = 1, 2, 0, -1
+
+
+class RedisStore:
+    def __init__(self, client: RedisClient, *, history_size: int, record_log_size: int) -> None:
+        self._client = client
+        self._keys = client.keys
+        self._history_size = history_size
+        self._record_log_size = record_log_size
+        self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def _key(self, room_id: str, name: str) -> str:
+        return self._keys.room(room_id, name)
+
+    async def create_room(self, state: RoomState, outcome: Outcome) -> None:
+        status, _ = await self._write(state, outcome, -1, [])
+        if status != COMMITTED:
+            raise ValueError(f"room {state.id} exists already")
+
+    async def delete_room(self, room_id: str) -> None:
+        names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
+        with unavailable():
+            histories = await self._client.redis.smembers(self._key(room_id, "hkeys"))
+        keys = [*(self._keys.index(room_id, kind) for kind in INDEXES),
+                *(self._key(room_id, name) for name in names), *histories]
+        await self._client.script("delete", keys, [room_id])
+
+    async def load_room(self, room_id: str) -> Room | None:
+        with unavailable():
+            data = await self._client.redis.hget(self._key(room_id, "state"), "data")
+        if data is None:
+            return None
+        return Room(load_state(data))
+
+    async def transact(self, room_id: str, command: Command) -> Outcome:
+        async with self._room_lock(room_id):
+            for attempt in range(MAX_ATTEMPTS):
+                with unavailable():
+                    data, version = await self._client.redis.hmget(
+                        self._key(room_id, "state"), ["data", "v"]
+                    )
+                if data is None or version is None:
+                    raise RoomGone(f"no room {room_id}")
+                room = Room(load_state(data))
+                outcome = command(room)
+                # Encoded before the commit: if this raises, nothing is written.
+                packets = [Packet.of(event) for event in outcome.events]
+                if not packets and not outcome.records and dump_state(room.state) == data:
+                    return outcome  # nothing happened: nothing to write
+                status, _ = await self._write(room.state, outcome, int(version), packets)
+                if status in (COMMITTED, ALREADY):
+                    return outcome
+                if status == MISSING:
+                    raise RoomGone(f"no room {room_id}")
+                await asyncio.sleep(self._conflict_backoff.compute(attempt + 1))
+        raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
+
+    async def _write(
+        self, state: RoomState, outcome: Outcome, expected: int, packets: list[Packet]
+    ) -> tuple[int, int]:
+        """Commit what the core told (state, records, deadline, listing) in one script."""
+        records = outcome.records
+        room_id = state.id
+        deadline = outcome.deadline
+        assert outcome.listing is not None, "an outcome from Room tells its listing"
+        keys = [
+            self._key(room_id, "state"),
+            self._keys.index(room_id, DUE),
+            self._keys.index(room_id, LISTED),
+            self._key(room_id, "log"),
+            self._key(room_id, "hkeys"),
+        ]
+        payload = pack([deadline, [p.to_bytes() for p in packets]]) if packets else b""
+        args: list[Any] = [
+            expected,
+            secrets.token_bytes(12),
+            dump_state(state),
+            pack(outcome.listing.summary),
+            room_id,
+            "" if deadline is None else deadline,
+            1 if outcome.listing.listed else 0,
+            self._history_size,
+            self._keys.channel(room_id),
+            payload,
+            self._record_log_size,
+            len(records),
+            *(pack(record) for record in records),
+        ]
+        for packet in packets:
+            keys.append(self._key(room_id, f"h:{packet.key}"))
+            args += [f"{packet.seq}-0", packet.to_bytes()]
+        for attempt in range(RESENDS):
+            try:
+                status, version = await self._client.script("commit", keys, args)
+                break
+            except BackendUnavailable:
+                if attempt == RESENDS - 1:
+                    raise
+                await asyncio.sleep(self._client.socket_timeout / 4)
+        self._client.saw_index(DUE, keys[1])
+        self._client.saw_index(LISTED, keys[2])
+        return int(status), int(version)
+
+    @contextlib.asynccontextmanager
+    async def _room_lock(self, room_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(room_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[room_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[room_id]
+            if users == 1:
+                del self._locks[room_id]
+            else:
+                self._locks[room_id] = (lock, users - 1)
+
+    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+        with unavailable():
+            log_entries = await self._client.redis.lrange(self._key(room_id, "log"), 0, -1)
+            dropped = await self._client.redis.hget(self._key(room_id, "state"), "dropped")
+        return [unpack(r) for r in log_entries], int(dropped or 0)
+
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        members = await self._client.each_index(LISTED, lambda pipe, key: pipe.smembers(key))
+        ids = sorted(room_id.decode() for found in members for room_id in found)
+        if not ids:
+            return []
+        with unavailable():
+            async with self._client.redis.pipeline(transaction=False) as pipe:
+                for room_id in ids:
+                    pipe.hget(self._key(room_id, "state"), "summary")
+                summaries = await pipe.execute()
+        # Listed by the commit that made them public and open; nothing to judge here.
+        return [unpack(s) for s in summaries if s is not None]
+
+
+class RedisHistory:
+    """Each history is a stream with entry ids ``<seq>-0``: `history(after)` is
+    one exact XRANGE."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self._client = client
+
+    def _stream(self, room_id: str, key: str) -> str:
+        return self._client.keys.room(room_id, f"h:{key}")
+
+    async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
+        with unavailable():
+            entries = await self._client.redis.xrange(
+                self._stream(room_id, key), f"{after + 1}-0", "+"
+            )
+        packets = [Packet.from_bytes(fields[b"p"]) for _, fields in entries]
+        if packets and packets[0].seq != after + 1:
+            return None
+        # No entry after `after`: nothing was missed (the newest entry is never trimmed).
+        return packets
+
+    async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
+        if count <= 0:
+            return []
+        with unavailable():
+            entries = await self._client.redis.xrevrange(self._stream(room_id, key), count=count)
+        return [Packet.from_bytes(fields[b"p"]) for _, fields in reversed(entries)]
