@@ -20,6 +20,7 @@ from ensemble.hub import Hub
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
+from ensemble.store import Store
 from ensemble.timesource import Clock, SystemClock
 from ensemble.transport.http import HttpApi
 from ensemble.transport.session import Session
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or SystemClock()
     metrics = Metrics()
     backend = create_backend(settings)
+    store = Store.from_settings(settings.database_url, settings.data_dir)
     hub = Hub(backend, metrics, clock)
     service = RoomService(settings, backend, hub, clock)
     api = HttpApi(service, metrics)
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.start()
         await backend.start()
         tasks = [
             asyncio.create_task(service.run_scheduler(poll_ms), name="scheduler"),
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await backend.close()
+            await store.close()
 
     routes = [
         WebSocketRoute("/ws", websocket_endpoint),
@@ -101,4 +105,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
     app.state.settings = settings
+    app.state.store = store
     return app

@@ -39,6 +39,9 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout: float = 15.0) -> ServerProcess:
+        if "ENSEMBLE_DATA_DIR" not in self.env:
+            # Each server its own SQLite file, kept across its restarts.
+            self.env["ENSEMBLE_DATA_DIR"] = tempfile.mkdtemp(prefix="ensemble-data-")
         env = {**os.environ, "ENSEMBLE_SECRET": "test-secret", **self.env}
         self.log_path = self.log_path or Path(tempfile.gettempdir()) / f"ensemble-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115

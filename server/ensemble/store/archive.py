@@ -1,0 +1,118 @@
+"""Archived sessions: written once per room, read back per person.
+
+`archive()` inserts the session row if absent and, only when it inserted it,
+the attendances, all in one transaction: two processes archiving the same
+room (or one retrying after a crash) leave exactly one copy.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ensemble.store.tables import attendances, sessions
+
+SESSION_FIELDS = ("room_id", "group_id", "title", "started_at", "ended_at", "present")
+ATTENDANCE_FIELDS = (
+    "person_id", "role", "present_ms", "focus_ms", "goals", "turns", "feedback", "reactions",
+)  # fmt: skip
+
+
+class BadCursor(ValueError):
+    """A pagination cursor this server did not hand out."""
+
+
+def encode_cursor(started_at: int, room_id: str) -> str:
+    raw = json.dumps([started_at, room_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        started_at, room_id = json.loads(raw)
+        if not isinstance(started_at, int) or not isinstance(room_id, str):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise BadCursor("cursor is not one this server handed out") from None
+    return started_at, room_id
+
+
+class Archive:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def archive(
+        self, session: dict[str, Any], people: list[dict[str, Any]], now: int
+    ) -> bool:
+        """Keep one session and its people's records; False when it was already kept."""
+        row = {k: session[k] for k in SESSION_FIELDS} | {"archived_at": now}
+        async with self.engine.begin() as conn:
+            if not await _insert_if_absent(conn, row):
+                return False
+            if people:
+                shared = {k: session[k] for k in ("room_id", "group_id", "title", "started_at",
+                                                  "ended_at")}
+                await conn.execute(
+                    attendances.insert(),
+                    [shared | {k: p[k] for k in ATTENDANCE_FIELDS} for p in people],
+                )
+        return True
+
+    async def is_archived(self, room_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                sa.select(sessions.c.room_id).where(sessions.c.room_id == room_id)
+            )
+        return found is not None
+
+    async def sessions_of(
+        self,
+        person_id: str,
+        limit: int,
+        cursor: str | None = None,
+        group_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A person's sessions, newest first, `limit` at a time, from `cursor`."""
+        query = sa.select(attendances).where(attendances.c.person_id == person_id)
+        if group_id is not None:
+            query = query.where(attendances.c.group_id == group_id)
+        if cursor:
+            started_at, room_id = decode_cursor(cursor)
+            query = query.where(
+                sa.tuple_(attendances.c.started_at, attendances.c.room_id)
+                < sa.tuple_(sa.literal(started_at), sa.literal(room_id))
+            )
+        query = query.order_by(
+            attendances.c.started_at.desc(), attendances.c.room_id.desc()
+        ).limit(limit + 1)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        page = [dict(r) for r in rows[:limit]]
+        following = None
+        if len(rows) > limit:
+            last = page[-1]
+            following = encode_cursor(last["started_at"], last["room_id"])
+        return page, following
+
+    async def all_of(self, person_id: str) -> list[dict[str, Any]]:
+        """What the totals and streak of a person need: every session, compactly."""
+        query = sa.select(
+            attendances.c.started_at, attendances.c.ended_at, attendances.c.present_ms,
+            attendances.c.focus_ms, attendances.c.goals, attendances.c.group_id,
+        ).where(attendances.c.person_id == person_id)  # fmt: skip
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings().all()]
+
+
+async def _insert_if_absent(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(sessions).values(row).on_conflict_do_nothing()
+    result = await conn.execute(statement)
+    return bool(result.rowcount)
