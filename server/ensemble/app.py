@@ -23,6 +23,7 @@ from ensemble.settings import Settings
 from ensemble.store import Store
 from ensemble.timesource import Clock, SystemClock
 from ensemble.transport.http import HttpApi
+from ensemble.transport.http_people import PeopleApi
 from ensemble.transport.session import Session
 from ensemble.wire.codec import Format
 from ensemble.wire.codes import CloseCode
@@ -53,8 +54,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     backend = create_backend(settings)
     store = Store.from_settings(settings.database_url, settings.data_dir)
     hub = Hub(backend, metrics, clock)
-    service = RoomService(settings, backend, hub, clock)
+    service = RoomService(settings, backend, hub, clock, store.people)
     api = HttpApi(service, metrics)
+    people = PeopleApi(store, clock)
     poll_ms = 100 if settings.redis_url else 60_000
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -93,6 +95,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/api/rooms", api.list_rooms, methods=["GET"]),
         Route("/api/rooms/{room_id}", api.get_room, methods=["GET"]),
         Route("/api/rooms/{room_id}/report", api.report, methods=["GET"]),
+        Route("/api/people", people.create, methods=["POST"]),
+        Route("/api/me", people.me, methods=["GET"]),
+        Route("/api/me", people.update_me, methods=["PATCH"]),
+        Route("/api/me", people.delete_me, methods=["DELETE"]),
+        Route("/api/me/sessions", people.sessions, methods=["GET"]),
+        Route("/api/me/export", people.export, methods=["GET"]),
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/metrics", api.metrics_page),

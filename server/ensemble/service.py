@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret
 from ensemble.backends.base import Backend, BackendUnavailable
@@ -26,6 +26,12 @@ from ensemble.timesource import Clock
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
+
+
+class PersonFinder(Protocol):
+    """Who a personal key belongs to (the store's people)."""
+
+    async def by_key(self, key: str) -> Any: ...
 
 RECENT_TYPES = frozenset({"chat.message", "comment", "mentor.note", "reaction"})
 RECENT_COUNT = 50
@@ -43,9 +49,10 @@ class Admission:
     snapshot: dict[str, Any]
     resumed: bool
     missed: list[Packet] = field(default_factory=list)
+    person_id: str | None = None
 
     def welcome(self, now: int) -> dict[str, Any]:
-        return {
+        welcome = {
             "type": "welcome",
             "member_id": self.member_id,
             "role": self.role,
@@ -56,11 +63,22 @@ class Admission:
             "seqs": self.seqs,
             "snapshot": self.snapshot,
         }
+        if self.person_id is not None:
+            welcome["person_id"] = self.person_id
+        return welcome
 
 
 class RoomService:
-    def __init__(self, settings: Settings, backend: Backend, hub: Hub, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        hub: Hub,
+        clock: Clock,
+        people: PersonFinder | None = None,
+    ) -> None:
         self.settings = settings
+        self.people = people
         self.backend = backend
         self.hub = hub
         self.clock = clock
@@ -138,6 +156,7 @@ class RoomService:
         if room.closed:
             raise Conflict("the room is closed")
         claims = self._claims(room, hello)
+        person_id = await self._person(hello) if claims is None else None
         now = self.clock.now_ms()
         member_id = claims.member if claims else new_id("m")
         role = claims.role if claims else self._role_for(hello)
@@ -147,7 +166,8 @@ class RoomService:
                 outcome = room.connect(member_id=member_id, conn_id=conn_id, now=now)
             else:
                 outcome = room.join(
-                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now
+                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now,
+                    person_id=person_id,
                 )
             if outcome.error is None:
                 member_role = room.state.members[member_id].role
@@ -156,6 +176,7 @@ class RoomService:
                     seqs=room.seqs_for(member_id),
                     epoch=room.state.epoch,
                     role=member_role,
+                    person_id=room.state.members[member_id].person_id,
                 )
             return outcome
 
@@ -183,7 +204,7 @@ class RoomService:
         snapshot["recent"] = await self._recent(room_id, member_id, role, seqs)
         return Admission(
             member_id, role, token, reply["epoch"], seqs, snapshot, missed is not None,
-            missed or [],
+            missed or [], reply.get("person_id"),
         )
 
     def _role_for(self, hello: dict[str, Any]) -> str:
@@ -193,6 +214,16 @@ class RoomService:
         if role not in (PARTICIPANT, OBSERVER):
             raise BadRequest("with an invite, role is participant or observer")
         return str(role)
+
+    async def _person(self, hello: dict[str, Any]) -> str | None:
+        """The person a newcomer's `person_key` names (None: a guest)."""
+        key = hello.get("person_key")
+        if key is None:
+            return None
+        person = None if self.people is None else await self.people.by_key(key)
+        if person is None:
+            raise Unauthorized("the person key is not valid")
+        return str(person.id)
 
     def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
         """The token's claims, or None for a newcomer with a valid invite or host key."""

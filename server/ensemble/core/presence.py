@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from ensemble.core.room import Room
 
 
-def join(room: Room, member_id: str, name: str, role: str, conn_id: str) -> dict[str, Any]:
+def join(
+    room: Room, member_id: str, name: str, role: str, conn_id: str, person_id: str | None = None
+) -> dict[str, Any]:
     if member_id in room.state.members:
         raise Conflict(f"member id {member_id} is taken")
-    member = Member(id=member_id, name=name, role=role, joined_at=room.now)
+    member = Member(id=member_id, name=name, role=role, joined_at=room.now, person_id=person_id)
     room.state.members[member_id] = member
     room.actor = member_id
     _open(member, conn_id, room.now)

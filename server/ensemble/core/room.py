@@ -126,10 +126,19 @@ class Room:
     # -- commands ------------------------------------------------------------
 
     def join(
-        self, *, member_id: str, name: str, role: str, conn_id: str, now: int
+        self,
+        *,
+        member_id: str,
+        name: str,
+        role: str,
+        conn_id: str,
+        now: int,
+        person_id: str | None = None,
     ) -> Outcome:
-        """A new member enters with its first connection."""
-        return self._run(now, None, lambda: presence.join(self, member_id, name, role, conn_id))
+        """A new member enters with its first connection (as a person, or a guest)."""
+        return self._run(
+            now, None, lambda: presence.join(self, member_id, name, role, conn_id, person_id)
+        )
 
     def connect(self, *, member_id: str, conn_id: str, now: int) -> Outcome:
         """A known member (by token) opens another connection or comes back."""

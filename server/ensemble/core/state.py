@@ -36,6 +36,7 @@ class Member:
     leave_at: int | None = None
     left_at: int | None = None
     removed: bool = False
+    person_id: str | None = None  # the lasting person behind the member (None: a guest)
 
     @property
     def connected(self) -> bool:

@@ -42,6 +42,17 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     return started_at, room_id
 
 
+HISTORY_FIELDS = (
+    "room_id", "group_id", "title", "started_at", "ended_at", "role", "present_ms", "focus_ms",
+    "goals", "turns", "feedback", "reactions",
+)  # fmt: skip
+
+
+def history_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A kept session as the person (or their group's mentors) read it."""
+    return {k: row[k] for k in HISTORY_FIELDS}
+
+
 class Archive:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ensemble.core.room import hash_secret
-from ensemble.store.tables import attendances, group_members, people
+from ensemble.store.tables import attendances, group_members, groups, people
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,24 @@ class People:
             row = (await conn.execute(sa.select(people).where(people.c.id == person_id))).first()
         return None if row is None else Person.from_row(row)
 
-    async def update(self, person_id: str, **changes: str) -> Person | None:
+    async def update(self, person_id: str, **changes: str | None) -> Person | None:
         values = {k: v for k, v in changes.items() if k in ("name", "tz") and v is not None}
         async with self.engine.begin() as conn:
             if values:
                 await conn.execute(people.update().where(people.c.id == person_id).values(values))
             row = (await conn.execute(sa.select(people).where(people.c.id == person_id))).first()
         return None if row is None else Person.from_row(row)
+
+    async def groups_of(self, person_id: str) -> list[dict[str, Any]]:
+        """The groups a person is in, with their role, oldest membership first."""
+        query = (
+            sa.select(groups.c.id.label("group_id"), groups.c.name, group_members.c.role)
+            .join(group_members, group_members.c.group_id == groups.c.id)
+            .where(group_members.c.person_id == person_id)
+            .order_by(group_members.c.joined_at, groups.c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings().all()]
 
     async def delete(self, person_id: str) -> None:
         """The person, their group memberships and their history, in one transaction."""

@@ -1,0 +1,159 @@
+"""The HTTP API of people: create one, read, rename, export and delete oneself.
+
+Every route but `POST /api/people` is authorised by the person key
+(`Authorization: Bearer <person_key>`), checked per request against the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ensemble.auth import new_id, new_secret
+from ensemble.core import BadRequest
+from ensemble.core.errors import Unauthorized
+from ensemble.core.history import DEFAULT_TZ, person_streak, totals, zone
+from ensemble.store import BadCursor, Person, Store
+from ensemble.store.archive import history_entry
+from ensemble.timesource import Clock
+from ensemble.transport.http import _json_body, failure
+from ensemble.wire import schema
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def bearer(request: Request) -> str:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send Authorization: Bearer <person_key>")
+    return key.strip()
+
+
+async def validated(request: Request, name: str) -> dict[str, Any]:
+    body = await _json_body(request)
+    try:
+        schema.validate(body, "http", name)
+    except schema.SchemaError as exc:
+        raise BadRequest(str(exc)) from None
+    return dict(body)
+
+
+def page_args(request: Request) -> tuple[int, str | None]:
+    """`limit` (default 50, at most 200) and `cursor` of a paginated list."""
+    raw = request.query_params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise BadRequest(f"limit is a whole number from 1 to {MAX_LIMIT}")
+        limit = int(raw)
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and len(cursor) > 512:
+        raise BadRequest("cursor is not one this server handed out")
+    return limit, cursor
+
+
+class PeopleApi:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def person(self, request: Request) -> Person:
+        """The person whose key authorises this request, or Unauthorized."""
+        person = await self.store.people.by_key(bearer(request))
+        if person is None:
+            raise Unauthorized("the person key is not valid")
+        return person
+
+    async def create(self, request: Request) -> Response:
+        try:
+            body = await validated(request, "create_person.request")
+            tz = body.get("tz", DEFAULT_TZ)
+            zone(tz)
+            key = new_secret()
+            person = await self.store.people.create(
+                new_id("p"), key, body["name"].strip(), tz, self.clock.now_ms()
+            )
+        except Exception as exc:
+            return failure(exc)
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "person_id": person.id,
+                "person_key": key,
+                "name": person.name,
+                "tz": person.tz,
+                # The key rides in the fragment: it never reaches a server log.
+                "links": {"practice": f"{base}/me#person_key={key}"},
+            },
+            status_code=201,
+        )
+
+    async def me(self, request: Request) -> Response:
+        try:
+            return JSONResponse(await self._me(await self.person(request)))
+        except Exception as exc:
+            return failure(exc)
+
+    async def update_me(self, request: Request) -> Response:
+        try:
+            person = await self.person(request)
+            body = await validated(request, "update_me.request")
+            if "tz" in body:
+                zone(body["tz"])
+            name = body["name"].strip() if "name" in body else None
+            updated = await self.store.people.update(person.id, name=name, tz=body.get("tz"))
+            if updated is None:
+                raise Unauthorized("the person key is not valid")
+            return JSONResponse(await self._me(updated))
+        except Exception as exc:
+            return failure(exc)
+
+    async def sessions(self, request: Request) -> Response:
+        try:
+            person = await self.person(request)
+            limit, cursor = page_args(request)
+            rows, following = await self.store.archive.sessions_of(person.id, limit, cursor)
+        except BadCursor as exc:
+            return failure(BadRequest(str(exc)))
+        except Exception as exc:
+            return failure(exc)
+        return JSONResponse({"sessions": [history_entry(r) for r in rows], "next": following})
+
+    async def export(self, request: Request) -> Response:
+        try:
+            person = await self.person(request)
+            sessions: list[dict[str, Any]] = []
+            cursor: str | None = None
+            while True:
+                rows, cursor = await self.store.archive.sessions_of(person.id, MAX_LIMIT, cursor)
+                sessions.extend(history_entry(r) for r in rows)
+                if cursor is None:
+                    break
+            me = await self._me(person)
+        except Exception as exc:
+            return failure(exc)
+        me.update(created_at=person.created_at, sessions=sessions)
+        disposition = {"Content-Disposition": "attachment; filename=practice.json"}
+        return JSONResponse(me, headers=disposition)
+
+    async def delete_me(self, request: Request) -> Response:
+        try:
+            person = await self.person(request)
+            await self.store.people.delete(person.id)
+        except Exception as exc:
+            return failure(exc)
+        return Response(status_code=204)
+
+    async def _me(self, person: Person) -> dict[str, Any]:
+        kept = await self.store.archive.all_of(person.id)
+        return {
+            "person_id": person.id,
+            "name": person.name,
+            "tz": person.tz,
+            "streak": person_streak(kept, zone(person.tz), self.clock.now_ms()),
+            "totals": totals(kept),
+            "groups": await self.store.people.groups_of(person.id),
+        }

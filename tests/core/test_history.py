@@ -1,0 +1,101 @@
+"""History rules as pure functions: practice days, streaks across zones and DST, totals."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ensemble.core.errors import BadRequest
+from ensemble.core.history import (
+    goals_kept_ratio,
+    local_day,
+    person_streak,
+    practice_days,
+    streak,
+    totals,
+    zone,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+NEW_YORK = ZoneInfo("America/New_York")
+AUCKLAND = ZoneInfo("Pacific/Auckland")
+
+
+def ms(tz, *when: int) -> int:
+    return int(datetime(*when, tzinfo=tz).timestamp() * 1000)
+
+
+def session(started_at: int, focus_ms: int = 60_000, goals=()) -> dict:
+    return {"started_at": started_at, "focus_ms": focus_ms, "present_ms": 90_000,
+            "goals": list(goals)}
+
+
+def test_streak_counts_back_from_today_or_yesterday():
+    d = date(2026, 3, 10)
+    days = {date(2026, 3, 8), date(2026, 3, 9), d}
+    assert streak(days, d) == {"days": 3, "best": 3}
+    # Today not practised yet: the streak still stands on yesterday.
+    assert streak(days, date(2026, 3, 11)) == {"days": 3, "best": 3}
+    # A day missed: it is broken, the best stays.
+    assert streak(days, date(2026, 3, 12)) == {"days": 0, "best": 3}
+    assert streak(set(), d) == {"days": 0, "best": 0}
+    assert streak({date(2026, 1, 1), date(2026, 1, 2), d}, d) == {"days": 1, "best": 2}
+
+
+def test_only_sessions_that_reached_focus_are_practice_days():
+    sessions = [session(ms(UTC, 2026, 3, 9, 12), focus_ms=0),
+                session(ms(UTC, 2026, 3, 10, 12))]
+    assert practice_days(sessions, UTC) == {date(2026, 3, 10)}
+
+
+def test_the_day_is_the_persons_own_calendar_day():
+    # 23:30 in New York on the 9th is already the 10th in UTC.
+    late = ms(NEW_YORK, 2026, 3, 9, 23, 30)
+    assert local_day(late, NEW_YORK) == date(2026, 3, 9)
+    assert local_day(late, UTC) == date(2026, 3, 10)
+    sessions = [session(ms(NEW_YORK, 2026, 3, 8, 20)), session(late)]
+    now = ms(NEW_YORK, 2026, 3, 10, 9)
+    assert person_streak(sessions, NEW_YORK, now) == {"days": 2, "best": 2}
+    # Read in UTC the same sessions fall on the 9th and the 10th (8 pm NY is 00:00/01:00 UTC).
+    assert person_streak(sessions, UTC, now)["days"] == 2
+
+
+def test_streak_across_a_dst_change():
+    # Europe/Paris springs forward on 2026-03-29 (that day has 23 hours) and
+    # falls back on 2026-10-25 (25 hours): one practice each day, at 23:30 local.
+    spring = [session(ms(PARIS, 2026, 3, day, 23, 30)) for day in (28, 29, 30)]
+    assert person_streak(spring, PARIS, ms(PARIS, 2026, 3, 30, 23, 59)) == {"days": 3, "best": 3}
+    autumn = [session(ms(PARIS, 2026, 10, day, 0, 15)) for day in (24, 25, 26)]
+    assert person_streak(autumn, PARIS, ms(PARIS, 2026, 10, 26, 0, 20)) == {"days": 3, "best": 3}
+    assert practice_days(autumn, PARIS) == {date(2026, 10, d) for d in (24, 25, 26)}
+    # The same instants are the evenings before in UTC: the person's zone decides.
+    assert practice_days(autumn, UTC) == {date(2026, 10, d) for d in (23, 24, 25)}
+
+
+def test_far_east_zone_and_the_date_line():
+    # 09:00 on the 10th in Auckland is still the 9th in UTC.
+    sessions = [session(ms(AUCKLAND, 2026, 6, 9, 9)), session(ms(AUCKLAND, 2026, 6, 10, 9))]
+    assert person_streak(sessions, AUCKLAND, ms(AUCKLAND, 2026, 6, 10, 18)) == {
+        "days": 2, "best": 2}
+
+
+def test_totals_and_goals_kept_ratio():
+    sessions = [
+        session(0, goals=[{"text": "a", "result": "done"}, {"text": "b", "result": "partial"}]),
+        session(1, focus_ms=0, goals=[{"text": "c", "result": "missed"},
+                                      {"text": "d", "result": None}]),
+    ]
+    counts = totals(sessions)
+    assert counts == {"sessions": 2, "present_ms": 180_000, "focus_ms": 60_000, "goals_set": 4,
+                      "goals_done": 1, "goals_partial": 1, "goals_missed": 1}
+    assert goals_kept_ratio(counts) == pytest.approx(0.5)
+    assert goals_kept_ratio(totals([])) is None
+
+
+def test_time_zone_names_are_checked():
+    assert zone("Europe/Paris") == PARIS
+    for bad in ("Mars/Olympus", "../../etc/passwd", "", "/etc/localtime"):
+        with pytest.raises(BadRequest):
+            zone(bad)
