@@ -244,7 +244,10 @@ function onEvent(ev) {
     // brings a fresh snapshot when the new role reads other streams.
     toast(`You are now ${state.me.role === "observer" ? "an observer" : `a ${state.me.role}`}.`);
   }
-  if (ev.type === "room.closed") notice("This room has been closed by a mentor.", true);
+  if (ev.type === "room.closed") {
+    notice(ev.reason === "idle" ? "This room closed: nobody was in it for a while."
+      : "This room has been closed by a mentor.", true);
+  }
   scheduleRender();
 }
 

@@ -241,7 +241,9 @@ VECTORS = [
         tempo=tempo(80, 4, True, started_at=T + 400000))),
     ("tempo.changed stopped", "event",
      ev("tempo.changed", "room", 60, T + 700000, MIRA, tempo=tempo(80, 4, False))),
-    ("room.closed", "event", ev("room.closed", "room", 84, T + 7200000, MIRA)),
+    ("room.closed", "event", ev("room.closed", "room", 84, T + 7200000, MIRA, reason="closed")),
+    ("room.closed when idle", "event",
+     ev("room.closed", "room", 3, T + 1800000, None, reason="idle")),
 
     # --- replies ----------------------------------------------------------
     ("ack", "reply", {"type": "ack", "ref": 27}),

@@ -19,7 +19,7 @@ from ensemble.backends.base import Backend, BackendUnavailable
 from ensemble.core import Conflict, NotFound, Outcome, Room
 from ensemble.core.errors import BadRequest, Unauthorized
 from ensemble.core.events import history_key, readable_streams
-from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT
+from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Limits
 from ensemble.hub import Hub
 from ensemble.settings import Settings
 from ensemble.timesource import Clock
@@ -104,6 +104,12 @@ class RoomService:
             grace_ms=self.settings.grace_ms,
             retention_ms=self.settings.room_retention_ms,
             program=program,
+            limits=Limits(
+                max_members=self.settings.max_members,
+                max_conns=self.settings.max_conns_per_member,
+                left_kept=self.settings.left_members_kept,
+                idle_ms=self.settings.idle_room_ms,
+            ),
         )
         await self.backend.create_room(room)
         return room, invite, host_key
@@ -118,7 +124,12 @@ class RoomService:
         room = await self.room(room_id)
         if not room.check_host_key(host_key):
             raise Unauthorized("the report needs the room's host key")
-        return room.report(self.clock.now_ms())
+        return await self.full_report(room)
+
+    async def full_report(self, room: Room) -> dict[str, Any]:
+        """The session report: the room's state and its record log."""
+        records, dropped = await self.backend.records(room.state.id)
+        return room.report(self.clock.now_ms(), records, dropped)
 
     # -- commands --------------------------------------------------------------
 

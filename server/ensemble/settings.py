@@ -40,8 +40,10 @@ class Settings:
     hard_frame_bytes: int = field(
         default=1024 * 1024, metadata={"help": "frames beyond this close the connection"}
     )
-    rate_per_s: float = field(default=20.0, metadata={"help": "requests per second per socket"})
-    rate_burst: int = field(default=40, metadata={"help": "request burst per socket"})
+    rate_per_s: float = field(
+        default=20.0, metadata={"help": "requests per second per member (all its sockets)"}
+    )
+    rate_burst: int = field(default=40, metadata={"help": "request burst per member"})
     abuse_limit: int = field(
         default=50, metadata={"help": "rate-limited requests in a row before closing (4008)"}
     )
@@ -49,6 +51,28 @@ class Settings:
         default=1024, metadata={"help": "frames queued per socket before it is cut loose"}
     )
     history_size: int = field(default=1000, metadata={"help": "events kept per stream"})
+    record_log_size: int = field(
+        default=5000,
+        metadata={"help": "report records (goals, turns, comments, ...) kept per room"},
+    )
+    max_members: int = field(default=500, metadata={"help": "members present in one room"})
+    max_conns_per_member: int = field(
+        default=8, metadata={"help": "sockets one member may hold open (tabs, devices)"}
+    )
+    left_members_kept: int = field(
+        default=100,
+        metadata={"help": "members who left that a room remembers (their tokens still work)"},
+    )
+    idle_room_ms: int = field(
+        default=30 * 60 * 1000,
+        metadata={"help": "an open room with nobody in it closes after this long (ms)"},
+    )
+    rooms_per_minute: float = field(
+        default=10.0, metadata={"help": "rooms one client address may create per minute"}
+    )
+    rooms_burst: int = field(
+        default=20, metadata={"help": "rooms one client address may create in a burst"}
+    )
     room_retention_ms: int = field(
         default=DEFAULT_RETENTION_MS,
         metadata={"help": "how long a closed room (and its report) is kept before deletion"},

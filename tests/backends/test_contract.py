@@ -210,9 +210,33 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
         assert await backend.recent(room_id, key, 10) == []
     assert await backend.next_deadline() is None
     assert room_id not in {r["room_id"] for r in await backend.list_rooms()}
+    assert await backend.records(room_id) == ([], 0)
     with pytest.raises(NotFound):
         await backend.transact(room_id, tick(T0 + 12_000))
     await backend.delete_room(room_id)  # idempotent
+
+
+async def test_report_records_are_kept_in_commit_order_and_bounded(backend_factory):
+    backend = await backend_factory(record_log_size=5)
+    room_id = await room_with_mentor(backend)
+    await backend.transact(room_id, join("p"))
+    for i in range(4):
+        await backend.transact(
+            room_id, request("m", "comment.send", {"text": f"c{i}", "to": "p"})
+        )
+    await backend.transact(room_id, request("m", "reaction.send", {"emoji": "👏", "to": "p"}))
+    records, dropped = await backend.records(room_id)
+    assert [r.get("text", r["kind"]) for r in records] == ["c0", "c1", "c2", "c3", "reaction"]
+    assert dropped == 0
+    # Past the bound, records are counted, not kept; the state never holds them.
+    await backend.transact(room_id, request("m", "comment.send", {"text": "c4", "to": "p"}))
+    records, dropped = await backend.records(room_id)
+    assert len(records) == 5 and dropped == 1
+    room = await backend.load_room(room_id)
+    assert room is not None
+    assert "c4" not in str(room.state.to_dict())
+    report = room.report(T0, records, dropped)
+    assert report["truncated"] == {"records_dropped": 1}
 
 
 async def test_refused_command_still_commits_catch_up_events(backend_factory):

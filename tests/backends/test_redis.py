@@ -17,7 +17,7 @@ from ensemble.backends.base import BackendUnavailable
 from ensemble.wire.packet import Packet
 
 from .collect import Collector, eventually
-from .rooms import PHASES, T0, join, new_room, request, tick
+from .rooms import PHASES, T0, disconnect, join, new_room, request, tick
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -244,3 +244,26 @@ def test_stored_state_is_msgpack_of_to_dict():
         assert command(room).error is None
     assert msgpack.unpackb(dump_state(room.state), raw=False) == room.state.to_dict()
     assert dump_state(room.state) == msgpack.packb(room.state.to_dict(), use_bin_type=True)
+
+
+async def test_deleting_a_room_leaves_no_key_even_of_forgotten_members(redis_factory, redis_server):
+    backend = await redis_factory()
+    room = new_room(retention_ms=1)
+    room.state.limits.left_kept = 0  # members who leave are forgotten at once
+    room_id = room.state.id
+    await backend.create_room(room)
+    await backend.transact(room_id, join("m", "mentor"))
+    await backend.transact(room_id, join("p"))
+    await backend.transact(
+        room_id, request("m", "comment.send", {"text": "x", "to": "p", "private": True})
+    )
+    await backend.transact(room_id, disconnect(["c-p"], T0))
+    await backend.transact(room_id, tick(T0 + 60_000))  # p's grace is over: forgotten
+    loaded = await backend.load_room(room_id)
+    assert loaded is not None and "p" not in loaded.state.members
+    await backend.delete_room(room_id)
+    client = aioredis.Redis(host="127.0.0.1", port=redis_server.port)
+    try:
+        assert await client.keys(f"*{{{room_id}}}*") == []
+    finally:
+        await client.aclose()

@@ -42,7 +42,11 @@ class ServerProcess:
         if "ENSEMBLE_DATA_DIR" not in self.env:
             # Each server its own SQLite file, kept across its restarts.
             self.env["ENSEMBLE_DATA_DIR"] = tempfile.mkdtemp(prefix="ensemble-data-")
-        env = {**os.environ, "ENSEMBLE_SECRET": "test-secret", **self.env}
+        # Tests create many rooms from one address: the creation limit is
+        # raised unless a test sets it (the limit itself has its own test).
+        env = {**os.environ, "ENSEMBLE_SECRET": "test-secret",
+               "ENSEMBLE_ROOMS_PER_MINUTE": "100000", "ENSEMBLE_ROOMS_BURST": "100000",
+               **self.env}
         self.log_path = self.log_path or Path(tempfile.gettempdir()) / f"ensemble-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(

@@ -9,8 +9,9 @@ fans events out to the processes that serve the room's members.
 * **Atomic commit.** `transact` runs a pure command on the room's current
   state and then, in ONE step: checks nobody committed in between (retrying
   the command on the fresh state if somebody did), stores the new state,
-  appends the events to their bounded histories, records the room's next
-  deadline and publishes the events. So the order of publication is the order
+  appends the events to their bounded histories and the outcome's report
+  records to the room's record log, records the room's next deadline and
+  publishes the events. So the order of publication is the order
   of commits, and seqs are gapless in history and on the channel.
 * **Who writes.** Any process may write any room; the commit's version check
   is the only lock.
@@ -69,6 +70,10 @@ class Backend(Protocol):
 
     async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
         """The latest `count` packets of one history, oldest first."""
+
+    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+        """The room's report records in commit order, and how many were dropped
+        because the log was full (`settings.record_log_size`)."""
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         """Summaries of the public open rooms."""

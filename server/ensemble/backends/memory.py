@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from typing import Any
 
+import msgpack
+
 from ensemble.backends.base import Command, Listener
 from ensemble.core import NotFound, Outcome, Room
 from ensemble.settings import Settings
@@ -14,7 +16,11 @@ from ensemble.wire.packet import Packet
 class MemoryBackend:
     def __init__(self, settings: Settings) -> None:
         self._history_size = settings.history_size
+        self._record_log_size = settings.record_log_size
         self._rooms: dict[str, Room] = {}
+        # Each room's report records (packed, as Redis keeps them) and how many overflowed.
+        self._records: dict[str, list[bytes]] = {}
+        self._dropped: dict[str, int] = {}
         self._history: dict[tuple[str, str], deque[Packet]] = {}
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._deadlines: dict[str, int] = {}
@@ -34,6 +40,8 @@ class MemoryBackend:
     async def delete_room(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
         self._deadlines.pop(room_id, None)
+        self._records.pop(room_id, None)
+        self._dropped.pop(room_id, None)
         for key in [k for k in self._history if k[0] == room_id]:
             del self._history[key]
 
@@ -54,6 +62,8 @@ class MemoryBackend:
                     maxlen=self._history_size
                 )
             history.append(packet)
+        if outcome.records:
+            self._append_records(room_id, outcome.records)
         deadline = room.next_deadline()
         if deadline is None:
             self._deadlines.pop(room_id, None)
@@ -73,6 +83,17 @@ class MemoryBackend:
         if not kept or kept[0].seq > after + 1:
             return None
         return [p for p in kept if p.seq > after]
+
+    def _append_records(self, room_id: str, records: list[dict[str, Any]]) -> None:
+        log = self._records.setdefault(room_id, [])
+        room_left = max(0, self._record_log_size - len(log))
+        log.extend(msgpack.packb(r, use_bin_type=True) for r in records[:room_left])
+        if len(records) > room_left:
+            self._dropped[room_id] = self._dropped.get(room_id, 0) + len(records) - room_left
+
+    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+        log = self._records.get(room_id, [])
+        return [msgpack.unpackb(r, raw=False) for r in log], self._dropped.get(room_id, 0)
 
     async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
         kept = self._history.get((room_id, key), deque())

@@ -12,6 +12,11 @@ tag ``{room_id}``, so on a Redis Cluster a room lives on one shard):
 * ``<prefix>:{room}:ch`` -- the pub/sub channel: one message per commit, a
   msgpack array of ``Packet.to_bytes()``, in commit order.
 * ``<prefix>:{room}:leases`` -- zset ``<node>|<conn>`` scored by lease expiry.
+* ``<prefix>:{room}:log`` -- list of the report's records (msgpack maps), at
+  most ``settings.record_log_size``; the state hash counts the overflow in
+  ``dropped``.
+* ``<prefix>:{room}:hkeys`` -- set of the room's history stream keys, so
+  deletion finds the direct histories of members the state has forgotten.
 
 And three indexes across rooms: ``<prefix>:schedule`` (zset room -> next
 deadline), ``<prefix>:public`` (set of listed rooms), ``<prefix>:presence``
@@ -163,6 +168,7 @@ class RedisBackend:
             raise ValueError("RedisBackend needs settings.redis_url (redis://HOST:PORT/DB)")
         self._url = settings.redis_url
         self._history_size = settings.history_size
+        self._record_log_size = settings.record_log_size
         self._presence_ttl_ms = settings.presence_ttl_ms
         self._prefix = prefix
         self._socket_timeout = socket_timeout
@@ -270,13 +276,11 @@ class RedisBackend:
             raise ValueError(f"room {room.state.id} exists already")
 
     async def delete_room(self, room_id: str) -> None:
-        room = await self.load_room(room_id)
-        names = ["state", "leases", "h:room", "h:mentors"]
-        if room is not None:
-            names += [f"h:direct:{member_id}" for member_id in room.state.members]
+        names = ["state", "leases", "log", "hkeys", "h:room", "h:mentors"]
         with _unavailable():
+            histories = await self.redis.smembers(self._key(room_id, "hkeys"))
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(*(self._key(room_id, name) for name in names))
+                pipe.delete(*(self._key(room_id, name) for name in names), *histories)
                 pipe.zrem(self._schedule, room_id)
                 pipe.srem(self._public, room_id)
                 pipe.srem(self._presence_rooms, room_id)
@@ -300,10 +304,10 @@ class RedisBackend:
                     raise NotFound(f"no room {room_id}")
                 room = Room(RoomState.from_dict(_unpack(data)))
                 outcome = command(room)
-                if not outcome.events and dump_state(room.state) == data:
+                if not outcome.events and not outcome.records and dump_state(room.state) == data:
                     return outcome  # nothing happened: nothing to write
                 packets = [Packet.of(event) for event in outcome.events]
-                status, _ = await self._write(room, int(version), packets)
+                status, _ = await self._write(room, int(version), packets, outcome.records)
                 if status in (COMMITTED, ALREADY):
                     return outcome
                 if status == MISSING:
@@ -311,11 +315,24 @@ class RedisBackend:
                 await asyncio.sleep(self._conflict_backoff.compute(attempt + 1))
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
-    async def _write(self, room: Room, expected: int, packets: list[Packet]) -> tuple[int, int]:
+    async def _write(
+        self,
+        room: Room,
+        expected: int,
+        packets: list[Packet],
+        records: list[dict[str, Any]] | None = None,
+    ) -> tuple[int, int]:
+        records = records or []
         room_id = room.state.id
         deadline = room.next_deadline()
         listed = room.state.visibility == "public" and not room.closed
-        keys = [self._key(room_id, "state"), self._schedule, self._public]
+        keys = [
+            self._key(room_id, "state"),
+            self._schedule,
+            self._public,
+            self._key(room_id, "log"),
+            self._key(room_id, "hkeys"),
+        ]
         args: list[Any] = [
             expected,
             secrets.token_bytes(12),
@@ -327,6 +344,9 @@ class RedisBackend:
             self._history_size,
             self._channel(room_id),
             _pack([p.to_bytes() for p in packets]) if packets else b"",
+            self._record_log_size,
+            len(records),
+            *(_pack(record) for record in records),
         ]
         for packet in packets:
             keys.append(self._key(room_id, f"h:{packet.key}"))
@@ -368,6 +388,14 @@ class RedisBackend:
         with _unavailable():
             entries = await self.redis.xrevrange(self._key(room_id, f"h:{key}"), count=count)
         return [Packet.from_bytes(fields[b"p"]) for _, fields in reversed(entries)]
+
+    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+        with _unavailable():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrange(self._key(room_id, "log"), 0, -1)
+                pipe.hget(self._key(room_id, "state"), "dropped")
+                log, dropped = await pipe.execute()
+        return [_unpack(r) for r in log], int(dropped or 0)
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         with _unavailable():

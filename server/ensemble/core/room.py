@@ -23,6 +23,7 @@ from ensemble.core.state import (
     MENTOR,
     OBSERVER,
     PARTICIPANT,
+    Limits,
     Member,
     RoomState,
 )
@@ -78,6 +79,7 @@ class Room:
         self.now = 0
         self.actor: str | None = None
         self._events: list[Event] = []
+        self._records: list[dict[str, Any]] = []
 
     @classmethod
     def create(
@@ -93,6 +95,7 @@ class Room:
         grace_ms: int,
         retention_ms: int = DEFAULT_RETENTION_MS,
         program: dict[str, Any] | None = None,
+        limits: Limits | None = None,
     ) -> Room:
         if program is not None:
             clock.check_program(program["phases"], program["rounds"])
@@ -108,6 +111,8 @@ class Room:
                 grace_ms=grace_ms,
                 retention_ms=retention_ms,
                 program=program,
+                limits=limits or Limits(),
+                empty_since=now,
             )
         )
 
@@ -164,7 +169,8 @@ class Room:
         """Apply what has fallen due by `now`.
 
         A closed room past its retention replies `{"expired": True}`: the
-        caller deletes it.
+        caller deletes it. An open room that stayed empty for its idle time
+        closes here.
         """
         return self._run(
             now, None, lambda: {"expired": True} if self.expired(now) else None, allow_closed=True
@@ -180,6 +186,7 @@ class Room:
     ) -> Outcome:
         self.now = max(now, self.now)
         self._events = []
+        self._records = []
         self.actor = None
         try:
             if self.closed and not allow_closed:
@@ -192,9 +199,11 @@ class Room:
             # Rule handlers check before they change anything, so only the
             # catch-up above has happened; its events still count.
             events, self._events = self._events, []
-            return Outcome(events, {}, error)
+            records, self._records = self._records, []
+            return Outcome(events, {}, error, records)
         events, self._events = self._events, []
-        return Outcome(events, reply)
+        records, self._records = self._records, []
+        return Outcome(events, reply, None, records)
 
     # -- deadlines -------------------------------------------------------------
 
@@ -208,6 +217,9 @@ class Room:
         for member in self.state.members.values():
             if member.leave_at is not None and member.present:
                 due.append((member.leave_at, functools.partial(presence.grace_over, self, member)))
+        if self.state.empty_since is not None:
+            idle_at = self.state.empty_since + self.state.limits.idle_ms
+            due.append((idle_at, lambda t: presence.close_idle(self, t)))
         return due
 
     def next_deadline(self) -> int | None:
@@ -218,9 +230,11 @@ class Room:
 
     @property
     def expires_at(self) -> int | None:
-        """When a closed room's report stops being kept."""
+        """When a closed room's report stops being kept (at once if nobody ever came)."""
         if self.state.closed_at is None:
             return None
+        if not self.state.ever_joined:
+            return self.state.closed_at
         return self.state.closed_at + self.state.retention_ms
 
     def expired(self, now: int) -> bool:
@@ -265,6 +279,10 @@ class Room:
         self._events.append(
             Event(type, stream, seq, self.now if at is None else at, who or None, fields, to)
         )
+
+    def record(self, record: dict[str, Any]) -> None:
+        """Hand a report record to the backend's record log (see `Outcome.records`)."""
+        self._records.append(record)
 
     # -- views -----------------------------------------------------------------
 
@@ -315,5 +333,6 @@ class Room:
             summary["invite"] = state.invite
         return summary
 
-    def report(self, now: int) -> dict[str, Any]:
-        return build_report(self.state, now)
+    def report(self, now: int, records: list[dict[str, Any]], dropped: int = 0) -> dict[str, Any]:
+        """The session report from the live state and the room's record log."""
+        return build_report(self.state, records, now, dropped)

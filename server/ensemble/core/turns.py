@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ensemble.core.errors import BadRequest, Conflict, Forbidden
-from ensemble.core.state import PARTICIPANT, Member, TurnRecord
+from ensemble.core.state import PARTICIPANT, Member
 
 if TYPE_CHECKING:
     from ensemble.core.room import Room
@@ -152,7 +152,8 @@ def _end_current(room: Room, at: int, *, requeue: bool = True) -> None:
     if turns.current is None:
         return
     holder = turns.current
-    room.state.turn_log.append(TurnRecord(holder, turns.started_at or at, at))
+    room.record({"kind": "turn", "member_id": holder, "started_at": turns.started_at or at,
+                 "ended_at": at})
     turns.current = None
     turns.started_at = None
     turns.ends_at = None
