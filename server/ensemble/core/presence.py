@@ -18,12 +18,8 @@ def join(
 ) -> dict[str, Any]:
     if member_id in room.state.members:
         raise Conflict(f"member id {member_id} is taken")
-<<<<<<< HEAD
-    member = Member(id=member_id, name=name, role=role, joined_at=room.now, person_id=person_id)
-=======
     _check_room_for_one_more(room)
-    member = Member(id=member_id, name=name, role=role, joined_at=room.now)
->>>>>>> main
+    member = Member(id=member_id, name=name, role=role, joined_at=room.now, person_id=person_id)
     room.state.members[member_id] = member
     room.state.ever_joined = True
     room.actor = member_id

@@ -42,11 +42,8 @@ class Member:
     leave_at: int | None = None
     left_at: int | None = None
     removed: bool = False
-<<<<<<< HEAD
-    person_id: str | None = None  # the lasting person behind the member (None: a guest)
-=======
     received: int = 0  # comments and reactions aimed at this member (the mentors' dashboard)
->>>>>>> main
+    person_id: str | None = None  # the lasting person behind the member (None: a guest)
 
     @property
     def connected(self) -> bool:
