@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from ensemble.archiver import Archiver
 from ensemble.backends import create_backend
 from ensemble.hub import Hub
 from ensemble.metrics import Metrics
@@ -52,9 +53,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or SystemClock()
     metrics = Metrics()
     backend = create_backend(settings)
-    store = Store.from_settings(settings.database_url, settings.data_dir)
+    store = Store.from_settings(
+        settings.database_url, settings.data_dir, f"ensemble-{settings.node_id}"
+    )
     hub = Hub(backend, metrics, clock)
     service = RoomService(settings, backend, hub, clock, store.people)
+    archiver = Archiver(service, store)
+    service.archiver = archiver
     api = HttpApi(service, metrics)
     people = PeopleApi(store, clock)
     poll_ms = 100 if settings.redis_url else 60_000
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         tasks = [
             asyncio.create_task(service.run_scheduler(poll_ms), name="scheduler"),
             asyncio.create_task(service.run_presence(), name="presence"),
+            asyncio.create_task(archiver.run(), name="archiver"),
         ]
         try:
             yield

@@ -28,6 +28,10 @@ from ensemble.wire.packet import Packet
 log = logging.getLogger(__name__)
 
 
+class ArchiveQueue(Protocol):
+    def submit(self, room_id: str) -> None: ...
+
+
 class PersonFinder(Protocol):
     """Who a personal key belongs to (the store's people)."""
 
@@ -79,6 +83,8 @@ class RoomService:
     ) -> None:
         self.settings = settings
         self.people = people
+        # Takes room ids whose session is to be kept in the history (never waits).
+        self.archiver: ArchiveQueue | None = None
         self.backend = backend
         self.hub = hub
         self.clock = clock
@@ -317,6 +323,8 @@ class RoomService:
                 continue
             if outcome.reply.get("expired"):
                 await self.backend.delete_room(room_id)
+            elif outcome.reply.get("archive") and self.archiver is not None:
+                self.archiver.submit(room_id)
 
     async def _next_wait(self, poll_ms: int) -> float:
         deadline = await self.backend.next_deadline()

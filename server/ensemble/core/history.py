@@ -86,3 +86,60 @@ def goals_kept_ratio(counts: Mapping[str, int]) -> float | None:
     if checked == 0:
         return None
     return (counts["goals_done"] + counts["goals_partial"] / 2) / checked
+
+
+def archive_records(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the history keeps of a session report: the session, and one record
+    per person who was in it (members without a person — guests — are not kept).
+
+    A person who joined twice (two members) gets one record with both summed.
+    """
+    room = report["room"]
+    attendance = report["attendance"]
+    joined = [a["joined_at"] for a in attendance]
+    left = [a["left_at"] for a in attendance if a["left_at"] is not None]
+    started_at = min(joined, default=room["created_at"])
+    ended_at = room["closed_at"] or max(left, default=report["generated_at"])
+    session = {
+        "room_id": room["id"],
+        "group_id": room.get("group_id"),
+        "title": room["title"],
+        "started_at": started_at,
+        "ended_at": max(ended_at, started_at),
+        "present": len(attendance),
+    }
+    person_of = {a["member_id"]: a["person_id"] for a in attendance if a.get("person_id")}
+    people: dict[str, dict[str, Any]] = {}
+    for a in attendance:
+        person_id = person_of.get(a["member_id"])
+        if person_id is None:
+            continue
+        entry = people.setdefault(person_id, {
+            "person_id": person_id, "role": a["role"], "present_ms": 0, "focus_ms": 0,
+            "goals": [], "turns": [], "feedback": [], "reactions": {},
+        })  # fmt: skip
+        if a["role"] == "mentor":
+            entry["role"] = "mentor"
+        entry["present_ms"] += a["present_ms"]
+        entry["focus_ms"] += a.get("focus_ms", 0)
+    for goal in report["goals"]:
+        if goal["member_id"] in person_of:
+            people[person_of[goal["member_id"]]]["goals"].append(
+                {"text": goal["text"], "result": goal["result"], "note": goal["note"]}
+            )
+    for turn in report["turns"]:
+        if turn["member_id"] in person_of:
+            people[person_of[turn["member_id"]]]["turns"].append({"ms": max(0, turn["ms"])})
+    for received in report["feedback"]:
+        if received["member_id"] not in person_of:
+            continue
+        entry = people[person_of[received["member_id"]]]
+        entry["feedback"].extend(
+            {k: c[k] for k in ("from_name", "text", "private", "at", "anchor")}
+            for c in received["comments"]
+        )
+        for emoji, count in received["reactions"].items():
+            entry["reactions"][emoji] = entry["reactions"].get(emoji, 0) + count
+    for entry in people.values():
+        entry["feedback"].sort(key=lambda c: c["at"])
+    return session, list(people.values())

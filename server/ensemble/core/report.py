@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ensemble.core.focus import member_focus_ms
 from ensemble.core.state import OBSERVER, RoomState
 
 
@@ -32,6 +33,7 @@ def build_report(
             "visibility": state.visibility,
             "created_at": state.created_at,
             "closed_at": state.closed_at,
+            "group_id": state.group_id,
         },
         "generated_at": now,
         "attendance": attendees,
@@ -61,6 +63,8 @@ def _people(
             "joined_at": record["joined_at"],
             "left_at": record["left_at"],
             "present_ms": record["present_ms"],
+            "person_id": record.get("person_id"),
+            "focus_ms": record.get("focus_ms", 0),
         }
     for m in state.members.values():
         present = m.present_ms
@@ -73,6 +77,8 @@ def _people(
             "joined_at": m.joined_at,
             "left_at": m.left_at,
             "present_ms": present,
+            "person_id": m.person_id,
+            "focus_ms": member_focus_ms(state, m, end),
         }
     return dict(sorted(people.items(), key=lambda item: item[1]["joined_at"]))
 

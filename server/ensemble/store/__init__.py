@@ -20,15 +20,15 @@ __all__ = ["BadCursor", "DatabaseUrlError", "Person", "Store", "database_url"]
 class Store:
     """Built without connecting; `start()` migrates, `close()` lets go of the pool."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, name: str = "ensemble") -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url)
+        self.engine: AsyncEngine = create_engine(url, name)
         self.people = People(self.engine)
         self.archive = Archive(self.engine)
 
     @classmethod
-    def from_settings(cls, database: str, data_dir: str) -> Store:
-        return cls(database_url(database, data_dir))
+    def from_settings(cls, database: str, data_dir: str, name: str = "ensemble") -> Store:
+        return cls(database_url(database, data_dir), name)
 
     async def start(self) -> None:
         await upgrade(self.engine)

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ensemble.store.tables import attendances, sessions
+from ensemble.store.tables import attendances, people, sessions
 
 SESSION_FIELDS = ("room_id", "group_id", "title", "started_at", "ended_at", "present")
 ATTENDANCE_FIELDS = (
@@ -58,19 +58,28 @@ class Archive:
         self.engine = engine
 
     async def archive(
-        self, session: dict[str, Any], people: list[dict[str, Any]], now: int
+        self, session: dict[str, Any], records: list[dict[str, Any]], now: int
     ) -> bool:
-        """Keep one session and its people's records; False when it was already kept."""
+        """Keep one session and its people's records; False when it was already kept.
+
+        Records of people deleted since they joined are dropped.
+        """
         row = {k: session[k] for k in SESSION_FIELDS} | {"archived_at": now}
         async with self.engine.begin() as conn:
             if not await _insert_if_absent(conn, row):
                 return False
-            if people:
+            wanted = [r["person_id"] for r in records]
+            existing = set(
+                (await conn.execute(sa.select(people.c.id).where(people.c.id.in_(wanted))))
+                .scalars().all()
+            ) if wanted else set()
+            kept = [r for r in records if r["person_id"] in existing]
+            if kept:
                 shared = {k: session[k] for k in ("room_id", "group_id", "title", "started_at",
                                                   "ended_at")}
                 await conn.execute(
                     attendances.insert(),
-                    [shared | {k: p[k] for k in ATTENDANCE_FIELDS} for p in people],
+                    [shared | {k: p[k] for k in ATTENDANCE_FIELDS} for p in kept],
                 )
         return True
 

@@ -40,7 +40,8 @@ def database_url(database: str, data_dir: str) -> str:
     raise DatabaseUrlError(f"unsupported database {scheme!r}: use postgresql:// or sqlite://")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, name: str = "ensemble") -> AsyncEngine:
+    """`name` is this process's name on PostgreSQL (`application_name`)."""
     if url.startswith("sqlite"):
         path = url.partition(":///")[2]
         if path and path != ":memory:":
@@ -48,7 +49,10 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=5, max_overflow=5, pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": name[:63]}},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
