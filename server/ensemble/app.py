@@ -25,6 +25,7 @@ from ensemble.store import Store
 from ensemble.timesource import Clock, SystemClock
 from ensemble.transport.http import HttpApi
 from ensemble.transport.http_people import PeopleApi
+from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
 from ensemble.wire.codec import Format
 from ensemble.wire.codes import CloseCode
@@ -62,12 +63,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     service.archiver = archiver
     api = HttpApi(service, metrics)
     people = PeopleApi(store, clock)
+    buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
     poll_ms = 100 if settings.redis_url else 60_000
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         fmt, subprotocol = Format.for_subprotocols(websocket.scope.get("subprotocols", []))
         await websocket.accept(subprotocol=subprotocol)
-        await Session(websocket, fmt, service, settings, metrics).run()
+        await Session(websocket, fmt, service, settings, metrics, buckets).run()
 
     def page(name: str):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> Response:

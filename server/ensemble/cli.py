@@ -79,6 +79,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from ensemble.app import create_app
+    from ensemble.transport.http_protocol import with_header_timeout
 
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -97,6 +98,11 @@ def serve(settings: Settings) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        http=with_header_timeout(settings.header_timeout_ms / 1000),
+        # Past this many open connections uvicorn answers 503 instead of serving.
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
         ws_max_size=settings.hard_frame_bytes,
         # Compression would re-encode every frame per connection; an event is
         # encoded once and the same bytes go to every socket.

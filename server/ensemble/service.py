@@ -118,6 +118,7 @@ class RoomService:
             ),
         )
         await self.backend.create_room(room)
+        self._wake.set()  # its idle deadline is new to the scheduler
         return room, invite, host_key
 
     async def room(self, room_id: str) -> Room:

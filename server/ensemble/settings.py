@@ -77,7 +77,19 @@ class Settings:
         default=DEFAULT_RETENTION_MS,
         metadata={"help": "how long a closed room (and its report) is kept before deletion"},
     )
-    hello_timeout_ms: int = field(default=10_000, metadata={"help": "time to send hello"})
+    hello_timeout_ms: int = field(
+        default=10_000, metadata={"help": "time from connecting to hello (absolute)"}
+    )
+    close_timeout_ms: int = field(
+        default=10_000,
+        metadata={"help": "time a closing socket gets to take its close frame before it is cut"},
+    )
+    max_connections: int = field(
+        default=20_000, metadata={"help": "open HTTP and WebSocket connections per process"}
+    )
+    header_timeout_ms: int = field(
+        default=10_000, metadata={"help": "time a client gets to send a request's headers"}
+    )
     presence_ttl_ms: int = field(
         default=10_000, metadata={"help": "lease on a connection, refreshed by heartbeats"}
     )

@@ -70,3 +70,27 @@ async def test_a_session_is_kept_when_its_last_member_left(rooms, server):
     async with httpx.AsyncClient(base_url=server.http) as http:
         me = (await http.get("/api/me", headers=auth(ana))).json()
     assert me["streak"]["days"] == 0  # no focus phase reached: not a practice day
+
+
+async def test_my_sessions_page_newest_first(rooms, server):
+    ana = await new_person(server.http, "Ana")
+    made = []
+    for title in ("one", "two", "three"):
+        room = await rooms.create(title=title)
+        mentor = await rooms.join(room, "Mia", mentor=True)
+        await rooms.join(room, "Ana", person_key=ana["person_key"])
+        await mentor.request("room.close")
+        made.append(room["room_id"])
+        await kept_sessions(server.http, ana, len(made))
+    seen, cursor = [], None
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        while True:
+            query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = (await http.get(f"/api/me/sessions{query}", headers=auth(ana))).json()
+            schema.validate(page, "http", "me_sessions")
+            assert len(page["sessions"]) <= 2
+            seen += [s["room_id"] for s in page["sessions"]]
+            cursor = page["next"]
+            if cursor is None:
+                break
+    assert seen == made[::-1]

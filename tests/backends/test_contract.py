@@ -220,6 +220,15 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
     await backend.delete_room(room_id)  # idempotent
 
 
+async def test_a_new_room_is_due_at_its_idle_time(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room.state.limits.idle_ms = 60_000
+    await backend.create_room(room)
+    assert await backend.next_deadline() == T0 + 60_000
+    assert room.state.id in await backend.due_rooms(T0 + 60_000)
+
+
 async def test_report_records_are_kept_in_commit_order_and_bounded(backend_factory):
     backend = await backend_factory(record_log_size=5)
     room_id = await room_with_mentor(backend)

@@ -81,7 +81,7 @@ async def test_concurrent_archives_of_one_room_keep_one(store: Store) -> None:
     assert len((await store.archive.sessions_of("p_1", 10))[0]) == 1
 
 
-async def test_sessions_page_newest_first_with_an_opaque_cursor(store: Store) -> None:
+async def test_sessions_page_newest_first_after_a_position(store: Store) -> None:
     await store.people.create("p_1", "k1", "Ana", "UTC", 0)
     for i in range(5):
         group = "g_1" if i % 2 else None

@@ -36,6 +36,7 @@ class MemoryBackend:
 
     async def create_room(self, room: Room) -> None:
         self._rooms[room.state.id] = room
+        self._schedule(room)
 
     async def delete_room(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
@@ -64,15 +65,18 @@ class MemoryBackend:
             history.append(packet)
         if outcome.records:
             self._append_records(room_id, outcome.records)
-        deadline = room.next_deadline()
-        if deadline is None:
-            self._deadlines.pop(room_id, None)
-        else:
-            self._deadlines[room_id] = deadline
+        self._schedule(room)
         for packet in packets:
             for listener in list(self._listeners.get(room_id, ())):
                 listener(packet)
         return outcome
+
+    def _schedule(self, room: Room) -> None:
+        deadline = room.next_deadline()
+        if deadline is None:
+            self._deadlines.pop(room.state.id, None)
+        else:
+            self._deadlines[room.state.id] = deadline
 
     async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
         room = self._rooms.get(room_id)

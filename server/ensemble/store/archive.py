@@ -7,8 +7,6 @@ room (or one retrying after a crash) leave exactly one copy.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,23 +21,18 @@ ATTENDANCE_FIELDS = (
 
 
 class BadCursor(ValueError):
-    """A pagination cursor this server did not hand out."""
+    """A page position this store did not hand out."""
 
 
-def encode_cursor(started_at: int, room_id: str) -> str:
-    raw = json.dumps([started_at, room_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def position(started_at: int, room_id: str) -> str:
+    return f"{started_at}:{room_id}"
 
 
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        started_at, room_id = json.loads(raw)
-        if not isinstance(started_at, int) or not isinstance(room_id, str):
-            raise ValueError
-    except (ValueError, TypeError):
-        raise BadCursor("cursor is not one this server handed out") from None
-    return started_at, room_id
+def parse_position(after: str) -> tuple[int, str]:
+    started_at, sep, room_id = after.partition(":")
+    if not sep or not room_id or not started_at.lstrip("-").isdigit():
+        raise BadCursor("cursor is not one this server gave out")
+    return int(started_at), room_id
 
 
 HISTORY_FIELDS = (
@@ -94,15 +87,16 @@ class Archive:
         self,
         person_id: str,
         limit: int,
-        cursor: str | None = None,
+        after: str | None = None,
         group_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A person's sessions, newest first, `limit` at a time, from `cursor`."""
+        """A person's sessions, newest first, `limit` at a time, after the
+        position `after`; with the position the next page starts after (or None)."""
         query = sa.select(attendances).where(attendances.c.person_id == person_id)
         if group_id is not None:
             query = query.where(attendances.c.group_id == group_id)
-        if cursor:
-            started_at, room_id = decode_cursor(cursor)
+        if after:
+            started_at, room_id = parse_position(after)
             query = query.where(
                 sa.tuple_(attendances.c.started_at, attendances.c.room_id)
                 < sa.tuple_(sa.literal(started_at), sa.literal(room_id))
@@ -116,7 +110,7 @@ class Archive:
         following = None
         if len(rows) > limit:
             last = page[-1]
-            following = encode_cursor(last["started_at"], last["room_id"])
+            following = position(last["started_at"], last["room_id"])
         return page, following
 
     async def all_of(self, person_id: str) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ from ensemble.backends.base import BackendUnavailable
 from ensemble.core import BadRequest, DomainError
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
+from ensemble.transport.pagination import page_params, paginate
+from ensemble.transport.ratelimit import AddressBuckets
 from ensemble.wire import schema
 from ensemble.wire.codes import ErrorCode
 
@@ -23,6 +25,7 @@ STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAVAILABLE: 503,
 }
 
@@ -45,8 +48,17 @@ class HttpApi:
     def __init__(self, service: RoomService, metrics: Metrics) -> None:
         self.service = service
         self.metrics = metrics
+        settings = service.settings
+        self.creations = AddressBuckets(settings.rooms_per_minute, settings.rooms_burst)
 
     async def create_room(self, request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        if not self.creations.take(address):
+            response = error_response(
+                ErrorCode.RATE_LIMITED, "too many rooms created from this address: wait a little"
+            )
+            response.headers["Retry-After"] = str(self.creations.retry_after())
+            return response
         try:
             body = await _json_body(request)
             title, visibility, program = _room_fields(body)
@@ -72,10 +84,12 @@ class HttpApi:
 
     async def list_rooms(self, request: Request) -> Response:
         try:
+            limit, after = page_params(request.query_params)
             rooms = await self.service.backend.list_rooms()
         except Exception as exc:
             return failure(exc)
-        return JSONResponse({"rooms": [_listing(r) for r in rooms]})
+        page, cursor = paginate(rooms, lambda r: str(r["room_id"]), limit, after)
+        return JSONResponse({"rooms": [_listing(r) for r in page], "next": cursor})
 
     async def get_room(self, request: Request) -> Response:
         try:

@@ -19,10 +19,8 @@ from ensemble.store import BadCursor, Person, Store
 from ensemble.store.archive import history_entry
 from ensemble.timesource import Clock
 from ensemble.transport.http import _json_body, failure
+from ensemble.transport.pagination import MAX_LIMIT, cursor_for, page_params
 from ensemble.wire import schema
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 
 
 def bearer(request: Request) -> str:
@@ -39,20 +37,6 @@ async def validated(request: Request, name: str) -> dict[str, Any]:
     except schema.SchemaError as exc:
         raise BadRequest(str(exc)) from None
     return dict(body)
-
-
-def page_args(request: Request) -> tuple[int, str | None]:
-    """`limit` (default 50, at most 200) and `cursor` of a paginated list."""
-    raw = request.query_params.get("limit")
-    limit = DEFAULT_LIMIT
-    if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            raise BadRequest(f"limit is a whole number from 1 to {MAX_LIMIT}")
-        limit = int(raw)
-    cursor = request.query_params.get("cursor") or None
-    if cursor is not None and len(cursor) > 512:
-        raise BadRequest("cursor is not one this server handed out")
-    return limit, cursor
 
 
 class PeopleApi:
@@ -114,23 +98,26 @@ class PeopleApi:
     async def sessions(self, request: Request) -> Response:
         try:
             person = await self.person(request)
-            limit, cursor = page_args(request)
-            rows, following = await self.store.archive.sessions_of(person.id, limit, cursor)
+            limit, after = page_params(request.query_params)
+            rows, following = await self.store.archive.sessions_of(person.id, limit, after)
         except BadCursor as exc:
             return failure(BadRequest(str(exc)))
         except Exception as exc:
             return failure(exc)
-        return JSONResponse({"sessions": [history_entry(r) for r in rows], "next": following})
+        return JSONResponse({
+            "sessions": [history_entry(r) for r in rows],
+            "next": None if following is None else cursor_for(following),
+        })
 
     async def export(self, request: Request) -> Response:
         try:
             person = await self.person(request)
             sessions: list[dict[str, Any]] = []
-            cursor: str | None = None
+            after: str | None = None
             while True:
-                rows, cursor = await self.store.archive.sessions_of(person.id, MAX_LIMIT, cursor)
+                rows, after = await self.store.archive.sessions_of(person.id, MAX_LIMIT, after)
                 sessions.extend(history_entry(r) for r in rows)
-                if cursor is None:
+                if after is None:
                     break
             me = await self._me(person)
         except Exception as exc:

@@ -10,7 +10,6 @@ so a client sees each stream gapless and in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import secrets
@@ -24,7 +23,7 @@ from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.transport.errors import InternalFailure, error_for
-from ensemble.transport.ratelimit import TokenBucket
+from ensemble.transport.ratelimit import MemberBuckets, TokenBucket
 from ensemble.wire import schema
 from ensemble.wire.codec import DecodeError, Format, decode, encode
 from ensemble.wire.codes import CloseCode, ErrorCode
@@ -48,6 +47,7 @@ class Session:
         service: RoomService,
         settings: Settings,
         metrics: Metrics,
+        buckets: MemberBuckets,
     ) -> None:
         self.websocket = websocket
         self.fmt = fmt
@@ -60,7 +60,10 @@ class Session:
         self.member_id = ""
         self.role = ""
         self._queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=settings.send_queue)
+        # Until hello, this socket's own bucket; then the member's, shared by its sockets.
+        self._buckets = buckets
         self._bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self._counted = False  # in the connections gauge
         self._refused_in_a_row = 0
         self._close: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -74,6 +77,7 @@ class Session:
 
     async def run(self) -> None:
         self.metrics.connections.inc()
+        self._counted = True
         self._writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
         try:
@@ -86,9 +90,8 @@ class Session:
             await asyncio.gather(reader, self._writer, *self._tasks, return_exceptions=True)
             await self._leave()
             if self._close is not None:
-                with contextlib.suppress(RuntimeError, OSError):
-                    await self.websocket.close(*self._close)
-            self.metrics.connections.dec()
+                await self._send_close(*self._close)
+            self._uncount()
 
     def close(self, code: int, reason: str = "") -> None:
         """Close after what is already queued has been sent."""
@@ -97,10 +100,35 @@ class Session:
             self._put_control()
 
     def _cut(self, code: int, reason: str) -> None:
-        """Close now, dropping whatever is queued."""
+        """Close now, dropping whatever is queued. The socket leaves the gauge
+        at once: a peer that stopped reading may hold it a little longer."""
         self._close = (code, reason)
+        self._uncount()
         if self._writer is not None:
             self._writer.cancel()
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.metrics.connections.dec()
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        """Send the close frame, even past a full send buffer; a peer that does
+        not take it within `close_timeout_ms` has its connection aborted."""
+        timeout = self.settings.close_timeout_ms / 1000
+        transport = connection_of(self.websocket)
+        if transport is not None:
+            asyncio.get_running_loop().call_later(timeout, transport.abort)
+            if code == CloseCode.SLOW_CONSUMER:
+                make_room_for_close(self.websocket, transport)
+        try:
+            async with asyncio.timeout(timeout):
+                await self.websocket.close(code, reason)
+        except TimeoutError:
+            if transport is not None:
+                transport.abort()
+        except (RuntimeError, OSError):
+            pass
 
     def _put_control(self) -> None:
         try:
@@ -109,6 +137,8 @@ class Session:
             self._cut(*self._close)  # type: ignore[misc]
 
     async def _leave(self) -> None:
+        if self.state is State.OPEN:
+            self._buckets.release(self._bucket_key)
         if self.state in (State.JOINING, State.OPEN):
             self.state = State.CLOSED
             await self.service.hub.remove(self.room_id, self)
@@ -152,11 +182,14 @@ class Session:
     # -- reading -------------------------------------------------------------
 
     async def _read(self) -> None:
-        timeout = self.settings.hello_timeout_ms / 1000
+        loop = asyncio.get_running_loop()
+        # Absolute: pings and garbage do not buy a socket more time to say hello.
+        hello_by = loop.time() + self.settings.hello_timeout_ms / 1000
         while True:
             try:
                 if self.state is State.AWAITING_HELLO:
-                    message = await asyncio.wait_for(self.websocket.receive(), timeout)
+                    async with asyncio.timeout_at(hello_by):
+                        message = await self.websocket.receive()
                 else:
                     message = await self.websocket.receive()
             except TimeoutError:
@@ -248,6 +281,7 @@ class Session:
             raise
         self.member_id = admission.member_id
         self.role = admission.role
+        self._bucket = self._buckets.acquire(self._bucket_key)
         self._readable = readable_keys(self.member_id, self.role)
         self.state = State.OPEN
         self.send(admission.welcome(self.service.clock.now_ms()))
@@ -261,6 +295,10 @@ class Session:
         held, self._held = self._held or [], None
         for packet in held:
             self.offer(packet)
+
+    @property
+    def _bucket_key(self) -> str:
+        return f"{self.room_id}/{self.member_id}"
 
     # -- events --------------------------------------------------------------
 
@@ -335,6 +373,30 @@ class Session:
         held = self._behind.pop(key, [])
         for packet in [*packets, *held]:
             self.offer(packet)
+
+
+def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
+    """The TCP transport under a WebSocket, to abort it (ASGI has no abort).
+
+    uvicorn's protocol object owns the `send` callable Starlette holds.
+    """
+    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    return transport if isinstance(transport, asyncio.Transport) else None
+
+
+def make_room_for_close(websocket: WebSocket, transport: asyncio.Transport) -> None:
+    """Let a close frame be queued behind data the peer has not read yet.
+
+    uvicorn waits for the send buffer to drain before it writes anything,
+    which a peer that stopped reading never lets happen: raise the buffer's
+    mark and tell the protocol it may write (plain asyncio flow control).
+    """
+    transport.set_write_buffer_limits(high=transport.get_write_buffer_size() + 1024 * 1024)
+    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
+    resume = getattr(protocol, "resume_writing", None)
+    if callable(resume):
+        resume()
 
 
 def _size(data: bytes | str) -> int:
