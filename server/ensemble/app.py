@@ -24,6 +24,7 @@ from ensemble.settings import Settings
 from ensemble.store import Store
 from ensemble.timesource import Clock, SystemClock
 from ensemble.transport.http import HttpApi
+from ensemble.transport.http_groups import GroupsApi
 from ensemble.transport.http_people import PeopleApi
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
@@ -58,11 +59,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         settings.database_url, settings.data_dir, f"ensemble-{settings.node_id}"
     )
     hub = Hub(backend, metrics, clock)
-    service = RoomService(settings, backend, hub, clock, store.people)
+    service = RoomService(settings, backend, hub, clock, store)
     archiver = Archiver(service, store)
     service.archiver = archiver
     api = HttpApi(service, metrics)
     people = PeopleApi(store, clock)
+    groups = GroupsApi(store, service, people)
     buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
     poll_ms = 100 if settings.redis_url else 60_000
 
@@ -109,6 +111,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/api/me", people.delete_me, methods=["DELETE"]),
         Route("/api/me/sessions", people.sessions, methods=["GET"]),
         Route("/api/me/export", people.export, methods=["GET"]),
+        Route("/api/groups", groups.create, methods=["POST"]),
+        Route("/api/groups", groups.list, methods=["GET"]),
+        Route("/api/groups/{group_id}", groups.get, methods=["GET"]),
+        Route("/api/groups/{group_id}/members", groups.join, methods=["POST"]),
+        Route("/api/groups/{group_id}/sessions", groups.start_session, methods=["POST"]),
+        Route("/api/groups/{group_id}/board", groups.put_board, methods=["PUT"]),
+        Route("/api/groups/{group_id}/board", groups.get_board, methods=["GET"]),
+        Route("/api/groups/{group_id}/people/{person_id}", groups.person, methods=["GET"]),
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/metrics", api.metrics_page),

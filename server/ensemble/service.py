@@ -32,10 +32,13 @@ class ArchiveQueue(Protocol):
     def submit(self, room_id: str) -> None: ...
 
 
-class PersonFinder(Protocol):
-    """Who a personal key belongs to (the store's people)."""
+class Directory(Protocol):
+    """People and their groups (the store): who a person key belongs to, and
+    a person's role in a group (None when not in it)."""
 
-    async def by_key(self, key: str) -> Any: ...
+    async def person_by_key(self, key: str) -> Any: ...
+
+    async def group_role(self, group_id: str, person_id: str) -> str | None: ...
 
 RECENT_TYPES = frozenset({"chat.message", "comment", "mentor.note", "reaction"})
 RECENT_COUNT = 50
@@ -79,10 +82,10 @@ class RoomService:
         backend: Backend,
         hub: Hub,
         clock: Clock,
-        people: PersonFinder | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self.settings = settings
-        self.people = people
+        self.directory = directory
         # Takes room ids whose session is to be kept in the history (never waits).
         self.archiver: ArchiveQueue | None = None
         self.backend = backend
@@ -96,7 +99,11 @@ class RoomService:
     # -- rooms ---------------------------------------------------------------
 
     async def create_room(
-        self, title: str, visibility: str, program: dict[str, Any] | None
+        self,
+        title: str,
+        visibility: str,
+        program: dict[str, Any] | None,
+        group_id: str | None = None,
     ) -> tuple[Room, str, str]:
         invite, host_key = new_secret(), new_secret()
         room = Room.create(
@@ -110,6 +117,7 @@ class RoomService:
             grace_ms=self.settings.grace_ms,
             retention_ms=self.settings.room_retention_ms,
             program=program,
+            group_id=group_id,
             limits=Limits(
                 max_members=self.settings.max_members,
                 max_conns=self.settings.max_conns_per_member,
@@ -174,10 +182,10 @@ class RoomService:
         if room.closed:
             raise Conflict("the room is closed")
         claims = self._claims(room, hello)
-        person_id = await self._person(hello) if claims is None else None
+        person_id, group_role = (None, None) if claims else await self._person(room, hello)
         now = self.clock.now_ms()
         member_id = claims.member if claims else new_id("m")
-        role = claims.role if claims else self._role_for(hello)
+        role = claims.role if claims else group_role or self._role_for(hello)
 
         def command(room: Room) -> Outcome:
             if claims is not None:
@@ -233,15 +241,23 @@ class RoomService:
             raise BadRequest("with an invite, role is participant or observer")
         return str(role)
 
-    async def _person(self, hello: dict[str, Any]) -> str | None:
-        """The person a newcomer's `person_key` names (None: a guest)."""
+    async def _person(self, room: Room, hello: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The person a newcomer's `person_key` names (None: a guest) and, when
+        the key is the only credential, their role in the room's group."""
         key = hello.get("person_key")
         if key is None:
-            return None
-        person = None if self.people is None else await self.people.by_key(key)
-        if person is None:
+            return None, None
+        directory = self.directory
+        person = None if directory is None else await directory.person_by_key(key)
+        if directory is None or person is None:
             raise Unauthorized("the person key is not valid")
-        return str(person.id)
+        if any(door in hello for door in ("invite", "host_key")):
+            return str(person.id), None
+        group_id = room.state.group_id
+        role = None if group_id is None else await directory.group_role(group_id, person.id)
+        if role is None:
+            raise Unauthorized("with a person key alone, join a room of one of your groups")
+        return str(person.id), role
 
     def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
         """The token's claims, or None for a newcomer with a valid invite or host key."""
@@ -258,7 +274,9 @@ class RoomService:
             if not room.check_invite(hello["invite"]):
                 raise Unauthorized("the invite code is not valid for this room")
             return None
-        raise Unauthorized("hello needs one of invite, host_key or token")
+        if "person_key" in hello:
+            return None  # a group member's own key: checked against the room's group
+        raise Unauthorized("hello needs one of invite, host_key, token or person_key")
 
     async def _missed(
         self,

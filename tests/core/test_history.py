@@ -9,12 +9,15 @@ import pytest
 
 from ensemble.core.errors import BadRequest
 from ensemble.core.history import (
+    board,
     goals_kept_ratio,
     local_day,
+    next_session_at,
     person_streak,
     practice_days,
     streak,
     totals,
+    week_start,
     zone,
 )
 
@@ -99,3 +102,42 @@ def test_time_zone_names_are_checked():
     for bad in ("Mars/Olympus", "../../etc/passwd", "", "/etc/localtime"):
         with pytest.raises(BadRequest):
             zone(bad)
+
+
+def test_next_session_follows_the_schedule_in_its_own_zone():
+    schedule = {"days": ["mon", "thu"], "time": "19:30", "tz": "Europe/Paris"}
+    # Wednesday 2026-03-25, noon in Paris: next is Thursday 19:30 Paris (CET, UTC+1).
+    assert next_session_at(schedule, ms(PARIS, 2026, 3, 25, 12)) == ms(PARIS, 2026, 3, 26, 19, 30)
+    # Thursday 19:30 exactly has begun: the next is Monday, after the DST change (CEST).
+    after = next_session_at(schedule, ms(PARIS, 2026, 3, 26, 19, 30))
+    assert after == ms(PARIS, 2026, 3, 30, 19, 30)
+    assert after - ms(PARIS, 2026, 3, 26, 19, 30) == (4 * 24 - 1) * 3600 * 1000  # 23-hour Sunday
+    assert next_session_at(None, 0) is None
+    assert next_session_at({"days": [], "time": "10:00", "tz": "UTC"}, 0) is None
+
+
+def test_the_week_starts_on_monday_in_the_groups_zone():
+    # Sunday 23:30 in New York is Monday in UTC: the week is still the one begun on the 23rd.
+    now = ms(NEW_YORK, 2026, 3, 29, 23, 30)
+    assert week_start(now, NEW_YORK) == ms(NEW_YORK, 2026, 3, 23)
+    assert week_start(now, UTC) == ms(UTC, 2026, 3, 30)
+
+
+def test_the_board_names_only_those_who_opted_in():
+    now = ms(UTC, 2026, 3, 25, 12)
+    members = [
+        {"person_id": "p_a", "name": "Ana", "tz": "UTC", "board_opt_in": True},
+        {"person_id": "p_b", "name": "Bo", "tz": "UTC", "board_opt_in": False},
+        {"person_id": "p_c", "name": "Cy", "tz": "UTC", "board_opt_in": True},
+    ]
+    done = [{"text": "x", "result": "done"}]
+    week = {"p_a": [session(ms(UTC, 2026, 3, 24, 9), 60_000, done)],
+            "p_b": [session(ms(UTC, 2026, 3, 24, 9), 900_000, done)],
+            "p_c": [session(ms(UTC, 2026, 3, 25, 9), 120_000)]}
+    history = {p: list(s) for p, s in week.items()}
+    entries = board(members, history, week, now)
+    assert [e["name"] for e in entries] == ["Cy", "Ana"]
+    assert entries[1] == {"person_id": "p_a", "name": "Ana", "streak": 1, "focus_ms": 60_000,
+                          "goals_done": 1}
+    assert entries[0]["streak"] == 1
+    assert "p_b" not in str(entries) and "Bo" not in str(entries)

@@ -6,7 +6,7 @@ Pure: sessions come in as plain mappings (as archived), time zones as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -143,3 +143,62 @@ def archive_records(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dic
     for entry in people.values():
         entry["feedback"].sort(key=lambda c: c["at"])
     return session, list(people.values())
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def next_session_at(schedule: Mapping[str, Any] | None, now: int) -> int | None:
+    """The next scheduled meeting after `now` (epoch ms), in the schedule's own zone.
+
+    `schedule` is `{days: ["mon", ...], time: "HH:MM", tz}`; a time that a DST
+    jump skips is read as the wall clock after the jump (zoneinfo's rule).
+    """
+    if not schedule or not schedule.get("days"):
+        return None
+    tz = zone(schedule.get("tz", DEFAULT_TZ))
+    hour, minute = (int(part) for part in schedule["time"].split(":"))
+    today = local_day(now, tz)
+    for ahead in range(8):
+        day = today + timedelta(days=ahead)
+        if WEEKDAYS[day.weekday()] not in schedule["days"]:
+            continue
+        at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+        at_ms = int(at.timestamp() * 1000)
+        if at_ms > now:
+            return at_ms
+    return None
+
+
+def week_start(now: int, tz: tzinfo) -> int:
+    """Monday 00:00 of the current week in `tz`, as epoch ms."""
+    today = local_day(now, tz)
+    monday = today - timedelta(days=today.weekday())
+    return int(datetime(monday.year, monday.month, monday.day, tzinfo=tz).timestamp() * 1000)
+
+
+def board(
+    members: Iterable[Mapping[str, Any]],
+    history: Mapping[str, Sequence[Mapping[str, Any]]],
+    week: Mapping[str, Sequence[Mapping[str, Any]]],
+    now: int,
+) -> list[dict[str, Any]]:
+    """The group's board for the week: opted-in members only, most focus first.
+
+    `history`: each member's kept sessions (for the streak, in their own zone);
+    `week`: their sessions of this group since the week started.
+    """
+    entries = []
+    for m in members:
+        if not m["board_opt_in"]:
+            continue
+        counts = totals(week.get(m["person_id"], []))
+        entries.append({
+            "person_id": m["person_id"],
+            "name": m["name"],
+            "streak": person_streak(history.get(m["person_id"], []), zone(m["tz"]), now)["days"],
+            "focus_ms": counts["focus_ms"],
+            "goals_done": counts["goals_done"],
+        })
+    entries.sort(key=lambda e: (-e["focus_ms"], -e["goals_done"], -e["streak"], e["name"]))
+    return entries

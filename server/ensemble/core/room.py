@@ -98,6 +98,7 @@ class Room:
         retention_ms: int = DEFAULT_RETENTION_MS,
         program: dict[str, Any] | None = None,
         limits: Limits | None = None,
+        group_id: str | None = None,
     ) -> Room:
         if program is not None:
             clock.check_program(program["phases"], program["rounds"])
@@ -115,6 +116,7 @@ class Room:
                 program=program,
                 limits=limits or Limits(),
                 empty_since=now,
+                group_id=group_id,
             )
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ensemble.store.archive import Archive, BadCursor
 from ensemble.store.engine import DatabaseUrlError, create_engine, database_url, upgrade
+from ensemble.store.groups import Groups
 from ensemble.store.people import People, Person
 
 __all__ = ["BadCursor", "DatabaseUrlError", "Person", "Store", "database_url"]
@@ -25,6 +26,7 @@ class Store:
         self.engine: AsyncEngine = create_engine(url, name)
         self.people = People(self.engine)
         self.archive = Archive(self.engine)
+        self.groups = Groups(self.engine)
 
     @classmethod
     def from_settings(cls, database: str, data_dir: str, name: str = "ensemble") -> Store:
@@ -32,6 +34,14 @@ class Store:
 
     async def start(self) -> None:
         await upgrade(self.engine)
+
+    # -- what the room service asks (see service.Directory) ------------------
+
+    async def person_by_key(self, key: str) -> Person | None:
+        return await self.people.by_key(key)
+
+    async def group_role(self, group_id: str, person_id: str) -> str | None:
+        return await self.groups.role_of(group_id, person_id)
 
     async def ready(self) -> bool:
         try:

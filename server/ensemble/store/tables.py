@@ -31,6 +31,7 @@ groups = sa.Table(
     sa.Column("schedule", sa.JSON, nullable=True),
     sa.Column("invite", sa.String(64), nullable=False),
     sa.Column("mentor_key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("live_room_id", sa.String(32), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_groups_visibility_created", "visibility", "created_at", "id"),
 )
@@ -48,6 +49,9 @@ group_members = sa.Table(
     ),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("board_opt_in", sa.Boolean, nullable=False, default=False),
+    # A mentor's copy of the group's mentor key, sealed with their own person
+    # key (which the database does not hold): shown back only to them.
+    sa.Column("mentor_key_sealed", sa.String(64), nullable=True),
     sa.Column("joined_at", sa.BigInteger, nullable=False),
     sa.Index("ix_group_members_person", "person_id"),
 )

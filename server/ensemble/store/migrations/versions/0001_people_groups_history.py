@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("schedule", sa.JSON, nullable=True),
         sa.Column("invite", sa.String(64), nullable=False),
         sa.Column("mentor_key_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("live_room_id", sa.String(32), nullable=True),
         sa.Column("created_at", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_groups_visibility_created", "groups", ["visibility", "created_at", "id"])
@@ -44,6 +45,7 @@ def upgrade() -> None:
                   primary_key=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("board_opt_in", sa.Boolean, nullable=False),
+        sa.Column("mentor_key_sealed", sa.String(64), nullable=True),
         sa.Column("joined_at", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_group_members_person", "group_members", ["person_id"])
