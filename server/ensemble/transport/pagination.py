@@ -40,8 +40,9 @@ def paginate(
     if after is not None:
         ordered = [item for item in ordered if key(item) > after]
     page = ordered[:limit]
-    more = len(ordered) > limit
-    return page, (cursor_for(key(page[-1])) if more and page else None)
+    if len(ordered) <= limit:
+        return page, None
+    return page, cursor_for(key(page[-1]))
 
 
 def cursor_for(position: str) -> str:
