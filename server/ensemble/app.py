@@ -125,6 +125,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/", page("index.html")),
         Route("/r/{room_id}", page("room.html")),
         Route("/r/{room_id}/report", page("report.html")),
+        Route("/me", page("me.html")),
+        Route("/g/{group_id}", page("group.html")),
+        Route("/g/{group_id}/p/{person_id}", page("person.html")),
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]

@@ -8,6 +8,7 @@ import sys
 from dataclasses import fields
 
 from ensemble.settings import ENV_PREFIX, Settings
+from ensemble.timesource import Clock
 
 SERVE_OPTIONS = (
     "host", "port", "redis_url", "database_url", "data_dir", "grace_ms", "secret", "node_id",
@@ -75,7 +76,8 @@ def db_upgrade(settings: Settings) -> None:
     print("database is up to date")
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, clock: Clock | None = None) -> None:
+    """Run the server; `clock` is injected by tests (the system clock otherwise)."""
     import uvicorn
 
     from ensemble.app import create_app
@@ -95,7 +97,7 @@ def serve(settings: Settings) -> None:
     except DatabaseUrlError as exc:
         raise SystemExit(str(exc)) from None
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, clock),
         host=settings.host,
         port=settings.port,
         http=with_header_timeout(settings.header_timeout_ms / 1000),

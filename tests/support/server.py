@@ -29,6 +29,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    module: str = "ensemble"  # what `python -m` runs: `ensemble`, or a test's wrapper of it
 
     @property
     def http(self) -> str:
@@ -50,7 +51,7 @@ class ServerProcess:
         self.log_path = self.log_path or Path(tempfile.gettempdir()) / f"ensemble-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ensemble", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", self.module, "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", *self.args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
