@@ -46,6 +46,8 @@ function renderMe(me) {
   $("#total-focus").textContent = minutes(me.totals.focus_ms);
   const checked = me.totals.goals_done + me.totals.goals_partial + me.totals.goals_missed;
   $("#goals-kept").textContent = checked ? `${me.totals.goals_done}/${checked}` : "—";
+  $("#week-focus").textContent = minutes(me.week.focus_ms);
+  $("#best-week").textContent = minutes(me.bests.week_focus_ms);
   $("#rename").value = me.name;
   fill($("#groups"), me.groups.length
     ? me.groups.map((g) => el("li", {},

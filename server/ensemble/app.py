@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     archiver = Archiver(service, store)
     service.archiver = archiver
     api = HttpApi(service, metrics)
-    people = PeopleApi(store, clock)
+    people = PeopleApi(store, clock, settings)
     groups = GroupsApi(store, service, people)
     buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
     poll_ms = 100 if settings.redis_url else 60_000

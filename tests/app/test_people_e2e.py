@@ -119,3 +119,20 @@ async def test_person_keys_survive_a_restart_with_another_secret(tmp_path):
         assert reply.status_code == 200 and reply.json()["name"] == "Ada"
     finally:
         server.stop()
+
+
+async def test_people_and_groups_made_from_one_address_are_limited():
+    server = start_server(env={"ENSEMBLE_ROOMS_PER_MINUTE": "1", "ENSEMBLE_ROOMS_BURST": "2"})
+    try:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            made = [await http.post("/api/people", json={"name": "A"}) for _ in range(3)]
+            assert [r.status_code for r in made] == [201, 201, 429]
+            assert made[2].json()["error"]["code"] == "rate_limited"
+            assert int(made[2].headers["retry-after"]) >= 1
+            person = made[0].json()
+            groups = [await http.post("/api/groups", headers=auth(person),
+                                      json={"name": "G", "visibility": "public"})
+                      for _ in range(3)]
+            assert [r.status_code for r in groups] == [201, 201, 429]
+    finally:
+        server.stop()

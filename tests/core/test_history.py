@@ -14,10 +14,12 @@ from ensemble.core.history import (
     local_day,
     next_session_at,
     person_streak,
+    personal_bests,
     practice_days,
     streak,
     totals,
     week_start,
+    week_summary,
     zone,
 )
 
@@ -141,3 +143,16 @@ def test_the_board_names_only_those_who_opted_in():
                           "goals_done": 1}
     assert entries[0]["streak"] == 1
     assert "p_b" not in str(entries) and "Bo" not in str(entries)
+
+
+def test_week_summary_and_personal_bests():
+    now = ms(PARIS, 2026, 3, 25, 12)  # a Wednesday
+    sessions = [session(ms(PARIS, 2026, 3, 23, 9), 60_000, [{"text": "a", "result": "done"}]),
+                session(ms(PARIS, 2026, 3, 22, 23, 30), 500_000),  # Sunday: last week
+                session(ms(PARIS, 2026, 3, 20, 9), 400_000)]
+    week = week_summary(sessions, PARIS, now)
+    assert week == {"week_start": ms(PARIS, 2026, 3, 23), "sessions": 1, "focus_ms": 60_000,
+                    "goals_done": 1}
+    assert personal_bests(sessions, PARIS) == {"session_focus_ms": 500_000,
+                                               "week_focus_ms": 900_000}
+    assert personal_bests([], PARIS) == {"session_focus_ms": 0, "week_focus_ms": 0}

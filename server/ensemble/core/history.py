@@ -202,3 +202,23 @@ def board(
         })
     entries.sort(key=lambda e: (-e["focus_ms"], -e["goals_done"], -e["streak"], e["name"]))
     return entries
+
+
+def week_summary(sessions: Iterable[Mapping[str, Any]], tz: tzinfo, now: int) -> dict[str, int]:
+    """This week so far (from Monday 00:00 in `tz`): sessions, focus time, goals done."""
+    start = week_start(now, tz)
+    counts = totals(s for s in sessions if s["started_at"] >= start)
+    return {"week_start": start, "sessions": counts["sessions"], "focus_ms": counts["focus_ms"],
+            "goals_done": counts["goals_done"]}
+
+
+def personal_bests(sessions: Iterable[Mapping[str, Any]], tz: tzinfo) -> dict[str, int]:
+    """The most focus in one session and in one week (weeks from Monday in `tz`)."""
+    best_session = 0
+    weeks: dict[date, int] = {}
+    for s in sessions:
+        best_session = max(best_session, s["focus_ms"])
+        day = local_day(s["started_at"], tz)
+        monday = day - timedelta(days=day.weekday())
+        weeks[monday] = weeks.get(monday, 0) + s["focus_ms"]
+    return {"session_focus_ms": best_session, "week_focus_ms": max(weeks.values(), default=0)}

@@ -24,7 +24,13 @@ from ensemble.store import BadCursor, Person, Store
 from ensemble.store.archive import history_entry
 from ensemble.store.groups import MENTOR, seal, unseal
 from ensemble.transport.http import failure
-from ensemble.transport.http_people import PeopleApi, bearer, validated
+from ensemble.transport.http_people import (
+    PeopleApi,
+    bearer,
+    creation_limit,
+    over_limit,
+    validated,
+)
 from ensemble.transport.pagination import cursor_for, page_params
 
 PARTICIPANT = "participant"
@@ -35,6 +41,7 @@ class GroupsApi:
         self.store = store
         self.service = service
         self.people = people
+        self.creations = creation_limit(service.settings)
 
     @property
     def now(self) -> int:
@@ -62,6 +69,9 @@ class GroupsApi:
         return person, group, membership
 
     async def create(self, request: Request) -> Response:
+        limited = over_limit(self.creations, request, "groups and sessions")
+        if limited is not None:
+            return limited
         try:
             person = await self.people.person(request)
             body = await validated(request, "create_group.request")
@@ -197,6 +207,9 @@ class GroupsApi:
         return None if room.closed else {"room_id": room_id}
 
     async def start_session(self, request: Request) -> Response:
+        limited = over_limit(self.creations, request, "groups and sessions")
+        if limited is not None:
+            return limited
         try:
             _, group, _ = await self._mentor(request)
             visibility = "public" if group["visibility"] == "public" else "unlisted"

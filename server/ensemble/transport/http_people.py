@@ -14,13 +14,23 @@ from starlette.responses import JSONResponse, Response
 from ensemble.auth import new_id, new_secret
 from ensemble.core import BadRequest
 from ensemble.core.errors import Unauthorized
-from ensemble.core.history import DEFAULT_TZ, person_streak, totals, zone
+from ensemble.core.history import (
+    DEFAULT_TZ,
+    person_streak,
+    personal_bests,
+    totals,
+    week_summary,
+    zone,
+)
+from ensemble.settings import Settings
 from ensemble.store import BadCursor, Person, Store
 from ensemble.store.archive import history_entry
 from ensemble.timesource import Clock
-from ensemble.transport.http import _json_body, failure
+from ensemble.transport.http import _json_body, error_response, failure
 from ensemble.transport.pagination import MAX_LIMIT, cursor_for, page_params
+from ensemble.transport.ratelimit import AddressBuckets
 from ensemble.wire import schema
+from ensemble.wire.codes import ErrorCode
 
 
 def bearer(request: Request) -> str:
@@ -39,10 +49,27 @@ async def validated(request: Request, name: str) -> dict[str, Any]:
     return dict(body)
 
 
+def creation_limit(settings: Settings) -> AddressBuckets:
+    """Per address, like rooms: what one address may make the database hold."""
+    return AddressBuckets(settings.rooms_per_minute, settings.rooms_burst)
+
+
+def over_limit(buckets: AddressBuckets, request: Request, what: str) -> Response | None:
+    """A 429 when this address created too many `what` lately, else None."""
+    if buckets.take(request.client.host if request.client else ""):
+        return None
+    response = error_response(
+        ErrorCode.RATE_LIMITED, f"too many {what} created from this address: wait a little"
+    )
+    response.headers["Retry-After"] = str(buckets.retry_after())
+    return response
+
+
 class PeopleApi:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
         self.store = store
         self.clock = clock
+        self.creations = creation_limit(settings)
 
     async def person(self, request: Request) -> Person:
         """The person whose key authorises this request, or Unauthorized."""
@@ -52,6 +79,9 @@ class PeopleApi:
         return person
 
     async def create(self, request: Request) -> Response:
+        limited = over_limit(self.creations, request, "people")
+        if limited is not None:
+            return limited
         try:
             body = await validated(request, "create_person.request")
             tz = body.get("tz", DEFAULT_TZ)
@@ -136,11 +166,14 @@ class PeopleApi:
 
     async def _me(self, person: Person) -> dict[str, Any]:
         kept = await self.store.archive.all_of(person.id)
+        tz, now = zone(person.tz), self.clock.now_ms()
         return {
             "person_id": person.id,
             "name": person.name,
             "tz": person.tz,
-            "streak": person_streak(kept, zone(person.tz), self.clock.now_ms()),
+            "streak": person_streak(kept, tz, now),
             "totals": totals(kept),
+            "week": week_summary(kept, tz, now),
+            "bests": personal_bests(kept, tz),
             "groups": await self.store.people.groups_of(person.id),
         }
