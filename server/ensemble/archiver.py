@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from ensemble.backends.base import BackendUnavailable
 from ensemble.core import NotFound
 from ensemble.core.history import archive_records
@@ -52,7 +54,7 @@ class Archiver:
                 await self.archive(room_id)
             except asyncio.CancelledError:
                 raise
-            except (BackendUnavailable, OSError) as exc:
+            except (BackendUnavailable, DBAPIError, OSError) as exc:
                 log.warning("archiving %s failed (%s); it will be retried", room_id, exc)
             except Exception:
                 log.exception("archiving %s failed; it will be retried", room_id)

@@ -7,10 +7,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
+import httpx
 import pytest
 
+from ensemble.client import ClientError
 from tests.cluster.conftest import Cluster
-from tests.support.people import kept_sessions, new_person
+from tests.support.people import auth, kept_sessions, new_person
 from tests.support.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.timeout(90)
@@ -109,3 +111,33 @@ async def test_kill_9_during_the_archive_loses_nothing_and_archives_once(cluster
                        room["room_id"]) == 1
     assert await count(database, "SELECT count(*) FROM attendances WHERE room_id = $1",
                        room["room_id"]) == 2
+
+
+async def test_rooms_live_on_while_the_database_is_down_and_the_archive_catches_up(cluster):
+    """The live path never waits on the database; the archive is retried until it lands."""
+    postgres = PostgresServer()
+    postgres.start()
+    try:
+        database = postgres.new_database()
+        [server] = cluster.start(1, "--database", database)
+        ana = await new_person(server.http, "Ana")
+        room = await cluster.create(server, title="Through an outage")
+        mentor = await cluster.join(room, "Mira", server, mentor=True)
+        member = await cluster.join(room, "Ana", server, person_key=ana["person_key"])
+
+        postgres.stop()
+        await member.request("chat.send", text="still here")
+        await mentor.wait_for(lambda e: e["type"] == "chat.message")
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            reply = await http.get("/api/me", headers=auth(ana))
+        assert reply.status_code == 503 and reply.json()["error"]["code"] == "unavailable"
+        with pytest.raises(ClientError) as refused:
+            await cluster.join(room, "Bo", server, person_key=ana["person_key"])
+        assert refused.value.code == "unavailable"
+        await mentor.request("room.close")  # its archive fails, and is asked for again
+
+        postgres.start()
+        [kept] = await kept_sessions(server.http, ana, 1, timeout=40)
+        assert kept["room_id"] == room["room_id"]
+    finally:
+        postgres.cleanup()

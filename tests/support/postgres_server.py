@@ -33,6 +33,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._port_fixed = False
         self._dir = tempfile.mkdtemp(prefix="ensemble-pg-")
         self.data = os.path.join(self._dir, "data")
         self._user: dict[str, Any] = {}
@@ -55,6 +56,8 @@ class PostgresServer:
         return self.process.pid
 
     def start(self, timeout: float = 20.0) -> None:
+        """Start; a first start moves to another port when the picked one was
+        taken meanwhile, a restart keeps its port (clients reconnect to it)."""
         for _ in range(5):
             self.process = subprocess.Popen(
                 [_program("postgres"), "-D", self.data, "-p", str(self.port),
@@ -63,7 +66,10 @@ class PostgresServer:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **self._user,
             )  # fmt: skip
             if self._wait_ready(timeout):
+                self._port_fixed = True
                 return
+            if self._port_fixed:
+                raise RuntimeError(f"postgres could not start again on port {self.port}")
             self.port = free_port()  # the port was taken meanwhile
         raise RuntimeError("postgres found no free port")
 

@@ -7,13 +7,28 @@ API for people do).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ensemble.backends.base import BackendUnavailable
 from ensemble.store.archive import Archive, BadCursor
 from ensemble.store.engine import DatabaseUrlError, create_engine, database_url, upgrade
 from ensemble.store.groups import Groups
 from ensemble.store.people import People, Person
+
+
+@contextlib.contextmanager
+def _unavailable() -> Iterator[None]:
+    """The database unreachable, as the room service names it (`unavailable`)."""
+    try:
+        yield
+    except (DBAPIError, OSError) as exc:
+        raise BackendUnavailable(f"database: {exc}") from exc
+
 
 __all__ = ["BadCursor", "DatabaseUrlError", "Person", "Store", "database_url"]
 
@@ -38,10 +53,12 @@ class Store:
     # -- what the room service asks (see service.Directory) ------------------
 
     async def person_by_key(self, key: str) -> Person | None:
-        return await self.people.by_key(key)
+        with _unavailable():
+            return await self.people.by_key(key)
 
     async def group_role(self, group_id: str, person_id: str) -> str | None:
-        return await self.groups.role_of(group_id, person_id)
+        with _unavailable():
+            return await self.groups.role_of(group_id, person_id)
 
     async def ready(self) -> bool:
         try:

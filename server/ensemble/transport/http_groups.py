@@ -23,11 +23,11 @@ from ensemble.service import RoomService
 from ensemble.store import BadCursor, Person, Store
 from ensemble.store.archive import history_entry
 from ensemble.store.groups import MENTOR, seal, unseal
-from ensemble.transport.http import failure
 from ensemble.transport.http_people import (
     PeopleApi,
     bearer,
     creation_limit,
+    fail,
     over_limit,
     validated,
 )
@@ -94,7 +94,7 @@ class GroupsApi:
                 group, mentor_key, person.id, bearer(request), self.now
             )
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         base = str(request.base_url).rstrip("/")
         group_id = group["id"]
         return JSONResponse(
@@ -131,7 +131,7 @@ class GroupsApi:
                     raise Unauthorized("this group is invite-only: send its invite")
             role = await self.store.groups.join(group["id"], person.id, role, self.now, sealed)
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         return JSONResponse({"group_id": group["id"], "role": role})
 
     async def list(self, request: Request) -> Response:
@@ -139,9 +139,9 @@ class GroupsApi:
             limit, after = page_params(request.query_params)
             rows, following = await self.store.groups.public(limit, after)
         except BadCursor as exc:
-            return failure(BadRequest(str(exc)))
+            return fail(BadRequest(str(exc)))
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         now = self.now
         return JSONResponse({
             "groups": [
@@ -161,9 +161,9 @@ class GroupsApi:
             sessions, following = await self.store.groups.sessions(group["id"], limit, after)
             live = await self._live_room(group)
         except BadCursor as exc:
-            return failure(BadRequest(str(exc)))
+            return fail(BadRequest(str(exc)))
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         now = self.now
         body: dict[str, Any] = {
             "group_id": group["id"],
@@ -218,7 +218,7 @@ class GroupsApi:
             )
             await self.store.groups.set_live_room(group["id"], room.state.id)
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         base = str(request.base_url).rstrip("/")
         room_id = room.state.id
         return JSONResponse(
@@ -232,7 +232,7 @@ class GroupsApi:
             body = await validated(request, "board.request")
             await self.store.groups.set_board(group["id"], person.id, body["opt_in"])
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         return JSONResponse({"group_id": group["id"], "opt_in": body["opt_in"]})
 
     async def get_board(self, request: Request) -> Response:
@@ -247,7 +247,7 @@ class GroupsApi:
             history = await self.store.groups.history_of(ids)
             week = await self.store.groups.history_of(ids, since=start, group_id=group["id"])
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         return JSONResponse({"week_start": start, "entries": board(members, history, week, now)})
 
     async def person(self, request: Request) -> Response:
@@ -265,9 +265,9 @@ class GroupsApi:
             )
             kept = await self.store.archive.all_of(person_id)
         except BadCursor as exc:
-            return failure(BadRequest(str(exc)))
+            return fail(BadRequest(str(exc)))
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         return JSONResponse({
             "person_id": target.id,
             "name": target.name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -47,6 +48,15 @@ async def validated(request: Request, name: str) -> dict[str, Any]:
     except schema.SchemaError as exc:
         raise BadRequest(str(exc)) from None
     return dict(body)
+
+
+def fail(exc: Exception) -> Response:
+    """`failure`, and the database's own errors: unreachable is 503, a lost race 409."""
+    if isinstance(exc, IntegrityError):
+        return error_response(ErrorCode.CONFLICT, "that changed meanwhile: try again")
+    if isinstance(exc, DBAPIError | OSError):
+        return error_response(ErrorCode.UNAVAILABLE, "the service is briefly unavailable")
+    return failure(exc)
 
 
 def creation_limit(settings: Settings) -> AddressBuckets:
@@ -91,7 +101,7 @@ class PeopleApi:
                 new_id("p"), key, body["name"].strip(), tz, self.clock.now_ms()
             )
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
             {
@@ -109,7 +119,7 @@ class PeopleApi:
         try:
             return JSONResponse(await self._me(await self.person(request)))
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
 
     async def update_me(self, request: Request) -> Response:
         try:
@@ -123,7 +133,7 @@ class PeopleApi:
                 raise Unauthorized("the person key is not valid")
             return JSONResponse(await self._me(updated))
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
 
     async def sessions(self, request: Request) -> Response:
         try:
@@ -131,9 +141,9 @@ class PeopleApi:
             limit, after = page_params(request.query_params)
             rows, following = await self.store.archive.sessions_of(person.id, limit, after)
         except BadCursor as exc:
-            return failure(BadRequest(str(exc)))
+            return fail(BadRequest(str(exc)))
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         return JSONResponse({
             "sessions": [history_entry(r) for r in rows],
             "next": None if following is None else cursor_for(following),
@@ -151,7 +161,7 @@ class PeopleApi:
                     break
             me = await self._me(person)
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         me.update(created_at=person.created_at, sessions=sessions)
         disposition = {"Content-Disposition": "attachment; filename=practice.json"}
         return JSONResponse(me, headers=disposition)
@@ -161,7 +171,7 @@ class PeopleApi:
             person = await self.person(request)
             await self.store.people.delete(person.id)
         except Exception as exc:
-            return failure(exc)
+            return fail(exc)
         return Response(status_code=204)
 
     async def _me(self, person: Person) -> dict[str, Any]:
