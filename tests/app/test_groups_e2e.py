@@ -161,6 +161,7 @@ async def test_privacy_of_history_between_people(http, server, rooms):
     a = await rooms.join(room, "Ana", person_key=ana["person_key"])
     await rooms.join(room, "Bo", person_key=bo["person_key"])
     await mentor.request("comment.send", to=a.member_id, text="for Ana only", private=True)
+    await mentor.request("note.mentors", text="mentors: Ana rushes")
     await mentor.request("room.close")
     await kept_sessions(server.http, ana, 1)
     [bos] = await kept_sessions(server.http, bo, 1)
@@ -174,6 +175,14 @@ async def test_privacy_of_history_between_people(http, server, rooms):
     assert "for Ana only" in (await http.get(person_page, headers=auth(mira))).text
     stranger_page = f"/api/groups/{group['group_id']}/people/{outsider['person_id']}"
     assert (await http.get(stranger_page, headers=auth(mira))).status_code == 404
+    # Mentors-only notes: in the group's sessions for its mentors, nowhere else.
+    group_path = f"/api/groups/{group['group_id']}"
+    mentor_group = (await http.get(group_path, headers=auth(mira))).json()
+    assert mentor_group["sessions"][0]["notes"][0]["text"] == "mentors: Ana rushes"
+    schema.validate(mentor_group, "http", "group")
+    for person in (ana, bo):
+        assert "Ana rushes" not in (await http.get(group_path, headers=auth(person))).text
+        assert "Ana rushes" not in (await http.get("/api/me/export", headers=auth(person))).text
     # One person's key reads only their own history.
     for person in (bo, outsider):
         export = (await http.get("/api/me/export", headers=auth(person))).text

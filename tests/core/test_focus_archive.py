@@ -123,6 +123,7 @@ def test_archive_records_keep_people_only_and_merge_a_persons_two_members():
     d.do(guest, "reaction.send", to=ana, emoji="👏")
     d.do(ana, "goal.check", result="partial", note="to bar 15")
     d.do(mia, "comment.send", to=guest, text="for the guest", private=True)
+    d.do(mia, "note.mentors", text="Ana rushes the shifts")
     d.do(mia, "room.close")
     session, people = archive_records(d.report())
     assert session["room_id"] == "r_test" and session["present"] == 4
@@ -139,3 +140,7 @@ def test_archive_records_keep_people_only_and_merge_a_persons_two_members():
     assert kept["focus_ms"] == 2 * 1000  # both members, 1 s of focus each
     assert by_person["p_mia"]["role"] == "mentor" and by_person["p_mia"]["feedback"] == []
     assert all("for the guest" not in str(p) for p in people)
+    # Mentors-only notes belong to the session (read by its group's mentors), not to anyone.
+    assert [(n["from_name"], n["text"]) for n in session["notes"]] == [
+        ("Mia", "Ana rushes the shifts")]
+    assert all("rushes" not in str(p) for p in people)

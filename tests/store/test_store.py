@@ -16,7 +16,7 @@ from tests.support.server import ROOT
 
 def session(room_id: str, started_at: int, group_id: str | None = None) -> dict:
     return {"room_id": room_id, "group_id": group_id, "title": "Scales",
-            "started_at": started_at, "ended_at": started_at + 60_000, "present": 2}
+            "started_at": started_at, "ended_at": started_at + 60_000, "present": 2, "notes": []}
 
 
 def attendance(person_id: str, focus_ms: int = 1000) -> dict:

@@ -107,6 +107,9 @@ def archive_records(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dic
         "started_at": started_at,
         "ended_at": max(ended_at, started_at),
         "present": len(attendance),
+        # Mentors-only notes: the group's mentors read them, nobody else.
+        "notes": [{k: n[k] for k in ("from_name", "text", "at", "anchor")}
+                  for n in report.get("notes", [])],
     }
     person_of = {a["member_id"]: a["person_id"] for a in attendance if a.get("person_id")}
     people: dict[str, dict[str, Any]] = {}

@@ -43,6 +43,9 @@ def build_report(
             attendees, by_kind.get("comment", []), by_kind.get("reaction", []), names
         ),
     }
+    notes = _notes(by_kind.get("note", []), names)
+    if notes:
+        report["notes"] = notes  # mentors-only notes (the report is for mentors)
     if dropped:
         # The record log is bounded; say how much of it overflowed.
         report["truncated"] = {"records_dropped": dropped}
@@ -157,4 +160,12 @@ def _feedback(
             "reactions": counts.get(p["member_id"], {}),
         }
         for p in attendees
+    ]
+
+
+def _notes(records: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"from": n["by"], "from_name": names.get(n["by"], ""), "text": n["text"], "at": n["at"],
+         "anchor": n["anchor"]}
+        for n in records
     ]

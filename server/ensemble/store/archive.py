@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ensemble.store.tables import attendances, people, sessions
 
-SESSION_FIELDS = ("room_id", "group_id", "title", "started_at", "ended_at", "present")
+SESSION_FIELDS = ("room_id", "group_id", "title", "started_at", "ended_at", "present", "notes")
 ATTENDANCE_FIELDS = (
     "person_id", "role", "present_ms", "focus_ms", "goals", "turns", "feedback", "reactions",
 )  # fmt: skip

@@ -67,6 +67,7 @@ sessions = sa.Table(
     sa.Column("ended_at", sa.BigInteger, nullable=False),
     sa.Column("archived_at", sa.BigInteger, nullable=False),
     sa.Column("present", sa.Integer, nullable=False),
+    sa.Column("notes", sa.JSON, nullable=False),  # mentors-only notes: mentors read them
     sa.Index("ix_sessions_group_started", "group_id", "started_at", "room_id"),
 )
 

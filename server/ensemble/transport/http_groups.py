@@ -188,6 +188,8 @@ class GroupsApi:
             "next": None if following is None else cursor_for(following),
         }
         if membership["role"] == MENTOR:
+            for shown, kept in zip(body["sessions"], sessions, strict=True):
+                shown["notes"] = kept["notes"]  # mentors-only notes, to mentors only
             body["invite"] = group["invite"]
             sealed = membership["mentor_key_sealed"]
             body["mentor_key"] = (

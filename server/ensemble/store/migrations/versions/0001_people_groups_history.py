@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.BigInteger, nullable=False),
         sa.Column("archived_at", sa.BigInteger, nullable=False),
         sa.Column("present", sa.Integer, nullable=False),
+        sa.Column("notes", sa.JSON, nullable=False),
     )
     op.create_index("ix_sessions_group_started", "sessions", ["group_id", "started_at", "room_id"])
     op.create_table(
