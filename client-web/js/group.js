@@ -41,7 +41,10 @@ function renderBoard(board) {
 
 function renderPast() {
   fill($("#past"), past.length
-    ? past.map((s) => el("li", {}, el("span", {}, `${s.title} · ${when(s.started_at)}`), el("span", { class: "muted" }, `${s.present} present`)))
+    ? past.map((s) => el("li", { class: "past-session" },
+      el("span", {}, `${s.title} · ${when(s.started_at)}`), el("span", { class: "muted" }, `${s.present} present`),
+      // Mentors only (the server sends notes to mentors alone).
+      s.notes?.length ? el("ul", { class: "notes" }, s.notes.map((n) => el("li", {}, `${n.from_name}: ${n.text}`))) : null))
     : el("li", { class: "muted" }, "No session yet."));
   $("#more").hidden = !next;
 }

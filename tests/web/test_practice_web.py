@@ -140,9 +140,13 @@ def test_two_days_of_practice_make_a_streak_of_two(  # type: ignore[no-untyped-d
     assert ana.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     ana.screenshot(path=str(screenshots / "practice-phone.png"), full_page=True)
 
+    ana.goto(f"{server.http}/g/{group['group_id']}")
+    expect(ana.locator("#past > li")).to_have_count(2)
+    assert ana.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
     # -- the group page and the mentor's page for Ana -------------------------------------
     mentor.goto(f"{server.http}/g/{group['group_id']}")
-    expect(mentor.locator("#past li")).to_have_count(2)
+    expect(mentor.locator("#past > li")).to_have_count(2)
     expect(mentor.locator("#members")).to_contain_text("Ana")
     mentor.screenshot(path=str(screenshots / "group-desktop.png"), full_page=True)
     mentor.click(f"#members li[data-person='{me['person_id']}'] a")
