@@ -115,3 +115,11 @@ def test_db_upgrade_command(database: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+@pytest.mark.parametrize("position", ["", "12", ":r_1", "x:r_1", "--5:r_1", "²:r_1", "1.5:r"])
+def test_positions_not_handed_out_are_refused(position: str) -> None:
+    from ensemble.store.archive import parse_position
+
+    with pytest.raises(BadCursor):
+        parse_position(position)

@@ -24,15 +24,19 @@ class BadCursor(ValueError):
     """A page position this store did not hand out."""
 
 
-def position(started_at: int, room_id: str) -> str:
-    return f"{started_at}:{room_id}"
+def position(at: int, id_: str) -> str:
+    """A page position: a time (ms) and an id, the keys of a keyset page."""
+    return f"{at}:{id_}"
 
 
 def parse_position(after: str) -> tuple[int, str]:
-    started_at, sep, room_id = after.partition(":")
-    if not sep or not room_id or not started_at.lstrip("-").isdigit():
-        raise BadCursor("cursor is not one this server gave out")
-    return int(started_at), room_id
+    at, sep, id_ = after.partition(":")
+    try:
+        if not sep or not id_ or not at.isascii():
+            raise ValueError
+        return int(at), id_
+    except ValueError:
+        raise BadCursor("cursor is not one this server gave out") from None
 
 
 HISTORY_FIELDS = (

@@ -18,9 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ensemble.core.errors import Conflict
 from ensemble.core.room import hash_secret
-from ensemble.store.archive import BadCursor
-from ensemble.store.archive import parse_position as parse_session
-from ensemble.store.archive import position as session_position
+from ensemble.store.archive import parse_position, position
 from ensemble.store.tables import attendances, group_members, groups, people, sessions
 
 MAX_MEMBERS = 500  # people in one group
@@ -44,17 +42,6 @@ def unseal(sealed: str, person_key: str, group_id: str, person_id: str) -> str:
     raw = base64.urlsafe_b64decode(sealed)
     pad = _pad(person_key, group_id, person_id, len(raw))
     return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).decode()
-
-
-def position(created_at: int, group_id: str) -> str:
-    return f"{created_at}:{group_id}"
-
-
-def parse_position(after: str) -> tuple[int, str]:
-    created_at, sep, group_id = after.partition(":")
-    if not sep or not group_id or not created_at.isdigit():
-        raise BadCursor("cursor is not one this server gave out")
-    return int(created_at), group_id
 
 
 class Groups:
@@ -184,7 +171,7 @@ class Groups:
         """The group's kept sessions, newest first."""
         query = sa.select(sessions).where(sessions.c.group_id == group_id)
         if after:
-            started_at, room_id = parse_session(after)
+            started_at, room_id = parse_position(after)
             query = query.where(
                 sa.tuple_(sessions.c.started_at, sessions.c.room_id)
                 < sa.tuple_(sa.literal(started_at), sa.literal(room_id))
@@ -195,7 +182,7 @@ class Groups:
         page = rows[:limit]
         following = None
         if len(rows) > limit:
-            following = session_position(page[-1]["started_at"], page[-1]["room_id"])
+            following = position(page[-1]["started_at"], page[-1]["room_id"])
         return page, following
 
     async def history_of(
