@@ -4,6 +4,7 @@
 // the browser) or an Authorization header.
 
 import { createPerson, getMe } from "./api.js";
+import { addressOf } from "./links.js";
 
 const KEY = "ensemble:person";
 
@@ -52,8 +53,7 @@ export function fragment() {
 export function dropFromFragment(...names) {
   const f = fragment();
   for (const n of names) f.delete(n);
-  const rest = f.toString();
-  history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
+  history.replaceState(null, "", addressOf(location.pathname, new URLSearchParams(location.search), f));
 }
 
 /**

@@ -5,7 +5,7 @@
 // render(). The clock, turn countdown and beat are drawn every animation
 // frame from state + the estimated server offset, never from ticks.
 
-import { ensurePerson, fragment, loadPerson } from "./person.js";
+import { ensurePerson, loadPerson } from "./person.js";
 import * as msgpack from "./msgpack.js";
 import { makeCodec } from "./codec.js";
 import { Connection, CLOSE, STATUS } from "./connection.js";
@@ -19,6 +19,7 @@ import { $, el, fill, setText, replaceKeepingFocus, clockTime, ago, copyText, an
 import { getRoom } from "./api.js";
 import { PRESETS, presetById, KIND_LABELS } from "./presets.js";
 import { programEditor } from "./program-editor.js";
+import { addressOf, pageSecrets, secretLink } from "./links.js";
 import {
   loadSession, saveSession, updateSession, clearSession, saveHostKey, loadHostKey, loadInvite, rememberName,
   rememberedName,
@@ -29,7 +30,8 @@ const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" }
 
 const codec = makeCodec(msgpack);
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
-const params = new URLSearchParams(location.search);
+// Secrets come in the fragment (#invite=…, #host_key=…); see links.js.
+const params = pageSecrets();
 let invite = params.get("invite");
 // The host key arrives in the mentor link; once saved for this tab it leaves
 // the address bar (mentors share their screens). An invite link wins over a
@@ -117,7 +119,7 @@ function showJoin(error = "") {
 
 // v2: a room of a group (#group=… from the group page) is joined with the
 // person key alone; in any room the member is this browser's person.
-const groupRoom = fragment().has("group");
+const groupRoom = params.has("group");
 function withPerson(credential) {
   const person = loadPerson();
   return person ? { ...credential, person_key: person.person_key } : credential;
@@ -174,6 +176,7 @@ let reconnectAt = null; // when the next attempt is due, while reconnecting
 function onStatus(status, info) {
   const box = $("#conn");
   box.dataset.status = status;
+  if (info.code != null) box.dataset.closeCode = String(info.code); // the last close, for support
   if (status === STATUS.OPEN) box.dataset.resumed = String(!!info.resumed);
   reconnectAt = status === STATUS.RECONNECTING ? info.retryAt || null : null;
   let text = "Not connected";
@@ -219,8 +222,7 @@ function onWelcome(w) {
   persist();
   if (params.has("host_key")) {
     params.delete("host_key");
-    const rest = params.toString();
-    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}`);
+    history.replaceState(null, "", addressOf(location.pathname, new URLSearchParams(location.search), params));
   }
   $("#join").hidden = true;
   $("#room").hidden = false;
@@ -269,6 +271,9 @@ function onFatal({ code, error }) {
   } else if (code === CLOSE.ROOM_CLOSED) {
     clearSession(roomId);
     notice("This room is closed.", true);
+  } else if (code === CLOSE.ROOM_GONE) {
+    clearSession(roomId);
+    notice("This room no longer exists.", true);
   } else if (code === CLOSE.POLICY) {
     clearSession(roomId);
     state = null;
@@ -585,7 +590,7 @@ function renderDashboard() {
 function renderMentorBits() {
   const code = state.room.invite || loadInvite(roomId);
   $("#invite-line").hidden = !code;
-  if (code) $("#invite-link").value = new URL(`/r/${encodeURIComponent(roomId)}?invite=${encodeURIComponent(code)}`, location.href).href;
+  if (code) $("#invite-link").value = new URL(secretLink(`/r/${encodeURIComponent(roomId)}`, { invite: code }), location.href).href;
   $("#timer-pause").disabled = state.timer.state !== "running";
   $("#timer-resume").disabled = state.timer.state !== "paused";
   $("#sprint-skip").disabled = state.sprint.state !== "running";

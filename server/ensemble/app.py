@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -23,6 +24,7 @@ from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.store import Store
 from ensemble.timesource import Clock, SystemClock
+from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
 from ensemble.transport.http_groups import GroupsApi
 from ensemble.transport.http_people import PeopleApi
@@ -42,9 +44,9 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+DRAIN_TIMEOUT_S = 5.0  # sockets get this long to take their 1001 on shutdown
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
@@ -68,10 +70,37 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
     poll_ms = 100 if settings.redis_url else 60_000
 
+    live: set[Session] = set()
+    all_ended = asyncio.Event()
+    draining = False
+
     async def websocket_endpoint(websocket: WebSocket) -> None:
         fmt, subprotocol = Format.for_subprotocols(websocket.scope.get("subprotocols", []))
         await websocket.accept(subprotocol=subprotocol)
-        await Session(websocket, fmt, service, settings, metrics, buckets).run()
+        if draining:
+            await websocket.close(CloseCode.GOING_AWAY, "server shutting down: reconnect")
+            return
+        session = Session(websocket, fmt, service, settings, metrics, buckets)
+        live.add(session)
+        try:
+            await session.run()
+        finally:
+            live.discard(session)
+            if not live:
+                all_ended.set()
+
+    async def drain(timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """Close every socket with 1001 (reconnect elsewhere and resume) and wait,
+        bounded, until their sessions ended and recorded their leaving."""
+        nonlocal draining
+        draining = True
+        if not live:
+            return
+        all_ended.clear()
+        for session in list(live):
+            session.close(CloseCode.GOING_AWAY, "server shutting down: reconnect")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_ended.wait(), timeout)
 
     def page(name: str):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> Response:
@@ -91,11 +120,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             yield
         finally:
-            for session in hub.sessions():
-                session.close(CloseCode.GOING_AWAY, "server shutting down")  # type: ignore[attr-defined]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await drain(1.0)  # (served by uvicorn: drained before, nothing left)
+            await _cancel(tasks)
             await backend.close()
             await store.close()
 
@@ -131,8 +157,25 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(NoSniff)],
+        exception_handlers={Exception: internal_error},
+    )
     app.state.service = service
+    app.state.drain = drain
     app.state.settings = settings
     app.state.store = store
     return app
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the background loops until they are gone: redis-py can swallow a
+    cancellation that lands while it handles a timeout, and a loop that took it
+    for an unavailable backend would go on forever."""
+    while not all(task.done() for task in tasks):
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=0.2)
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -15,6 +15,7 @@ SERVE_OPTIONS = (
     "log_level",
 )  # fmt: skip
 DB_OPTIONS = ("database_url", "data_dir")
+SHUTDOWN_GRACE_S = 10
 FLAG_NAMES = {"redis_url": "--redis", "database_url": "--database"}
 
 
@@ -82,6 +83,7 @@ def serve(settings: Settings, clock: Clock | None = None) -> None:
 
     from ensemble.app import create_app
     from ensemble.transport.http_protocol import with_header_timeout
+    from ensemble.transport.shutdown import DrainingServer
 
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -96,8 +98,9 @@ def serve(settings: Settings, clock: Clock | None = None) -> None:
         database_url(settings.database_url, settings.data_dir)
     except DatabaseUrlError as exc:
         raise SystemExit(str(exc)) from None
-    uvicorn.run(
-        create_app(settings, clock),
+    app = create_app(settings, clock)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         http=with_header_timeout(settings.header_timeout_ms / 1000),
@@ -113,4 +116,7 @@ def serve(settings: Settings, clock: Clock | None = None) -> None:
         ws_ping_timeout=20,
         log_level=settings.log_level,
         lifespan="on",
+        # SIGTERM: requests in flight get this long to finish.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    DrainingServer(config, app.state.drain).run()

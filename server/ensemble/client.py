@@ -39,7 +39,7 @@ from ensemble.wire.codec import (
     decode,
     encode,
 )
-from ensemble.wire.codes import TERMINAL_CODES
+from ensemble.wire.codes import TERMINAL_CODES, CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ class Closed(Exception):
         self.code = code
         self.reason = reason
 
+    @property
+    def room_gone(self) -> bool:
+        """The room no longer exists (deleted, expired, or lost by the server)."""
+        return self.code == CloseCode.ROOM_GONE
+
 
 class Client:
     def __init__(
@@ -91,6 +96,8 @@ class Client:
         self.snapshot: dict[str, Any] = {}
         self.seqs: dict[str, int] = {}
         self.welcomes: list[dict[str, Any]] = []
+        # The close code of every connection that ended (None: dropped without one).
+        self.close_codes: list[int | None] = []
         self.offset_ms = 0.0
         self.offset_error_ms = float("inf")
         self.closed: Closed | None = None
@@ -205,6 +212,7 @@ class Client:
         while True:
             assert self._ws is not None
             code, reason = await self._receive(self._ws)
+            self.close_codes.append(code)
             self._fail_pending()
             if self.closed is not None:
                 return
@@ -213,6 +221,9 @@ class Client:
                 return
             try:
                 await self._reconnect()
+            except Closed as refused:  # the server refused the resume for good
+                self._finish(refused)
+                return
             except Exception as exc:
                 self._finish(Closed(code, f"could not reconnect: {exc}"))
                 return
@@ -239,7 +250,9 @@ class Client:
                     await ws.close()
                     if exc.code in ("unavailable", "internal"):
                         raise
-                    raise Closed(1008, exc.message) from exc
+                    # A room that is no more is said as such, as the server closes.
+                    code = CloseCode.ROOM_GONE if exc.code == "not_found" else CloseCode.POLICY
+                    raise Closed(code, exc.message) from exc
                 except BaseException:
                     await ws.close()
                     raise

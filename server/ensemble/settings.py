@@ -32,7 +32,8 @@ class Settings:
         metadata={"help": "how long a disconnected member stays before it leaves (ms)"},
     )
     secret: str = field(
-        default="", metadata={"help": "key that signs session tokens (random when unset)"}
+        default="",
+        metadata={"help": "key that signs session tokens (unset: generated, shared through Redis)"},
     )
     max_frame_bytes: int = field(
         default=64 * 1024, metadata={"help": "largest request; larger ones get too_large"}

@@ -99,8 +99,12 @@ async def test_hello_with_a_person_key_links_the_member(http, rooms: Rooms):
     schema.validate(member.welcomes[0], "replies")
     guest = await rooms.join(room, "Guest")
     assert guest.person_id is None and "person_id" not in guest.welcomes[0]
+    # Beside the invite, a key that names nobody makes a guest (the welcome says so);
+    # alone, it is refused.
+    stale = await rooms.join(room, "Eve", person_key="not-a-key")
+    assert stale.person_id is None
     with pytest.raises(ClientError) as refused:
-        await rooms.join(room, "Eve", person_key="not-a-key")
+        await rooms.join({"room_id": room["room_id"]}, "Eve", person_key="not-a-key")
     assert refused.value.code == "unauthorized"
 
 

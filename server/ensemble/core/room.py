@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ensemble.core import clock, feedback, focus, presence, turns
-from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember, NotFound
 from ensemble.core.events import ROOM, Event, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
@@ -68,6 +68,10 @@ HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
     "member.remove": (MENTORS_ONLY, presence.remove),
     "room.close": (MENTORS_ONLY, presence.close_room),
 }
+
+# Due transitions of one repeating kind beyond which the catch-up jumps.
+SKIP_AFTER = 100
+
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -162,7 +166,10 @@ class Room:
         roles, handler = HANDLERS[type]
 
         def apply() -> dict[str, Any] | None:
-            member = self.member(actor)
+            member = self.state.members.get(actor)
+            if member is None or not member.present:
+                removed = member is not None and member.removed
+                raise NotAMember(f"you are no longer in this room ({actor})", removed=removed)
             if member.role not in roles:
                 raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
             return handler(self, actor, payload)
@@ -274,8 +281,22 @@ class Room:
         return self.expires_at is not None and now >= self.expires_at
 
     def _catch_up(self) -> None:
-        """Fire every due transition in time order, each at its own deadline."""
-        for _ in range(10_000):
+        """Fire every due transition in time order, each at its own deadline.
+
+        A room nobody served for long (every process down) may owe thousands
+        of phase ends or turn limits. Those two repeat by themselves, so a
+        backlog of more than `SKIP_AFTER` of one kind is first jumped over
+        arithmetically (clock.skip_phases, turns.skip_expired); then at most a
+        few transitions per member remain, and the catch-up takes bounded
+        time and emits a bounded number of events.
+        """
+        # Each kind owes at most SKIP_AFTER + 1 between two members leaving.
+        for _ in range((SKIP_AFTER + 2) * (len(self.state.members) + 3)):
+            clock.skip_phases(self, self.now, SKIP_AFTER)
+            # Turns only up to the next member leaving: that changes the rotation.
+            leaving = [m.leave_at for m in self.state.members.values()
+                       if m.leave_at is not None and m.present and m.leave_at <= self.now]
+            turns.skip_expired(self, min(leaving, default=self.now), SKIP_AFTER)
             pending = [(at, fire) for at, fire in self._due() if at <= self.now]
             if not pending:
                 return

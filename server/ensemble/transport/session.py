@@ -18,7 +18,8 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.core.events import history_key, readable_keys
+from ensemble.core import NotAMember, RoomGone
+from ensemble.core.events import ROOM, history_key, readable_keys
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
@@ -69,6 +70,7 @@ class Session:
         self._writer: asyncio.Task[None] | None = None
         self._last: dict[str, int] = {}
         self._readable: list[str] = []  # the histories this member reads
+        self._admitted_at = 0  # the room stream's seq when this socket was admitted
         self._held: list[Packet] | None = []  # packets that came before the welcome
         self._behind: dict[str, list[Packet]] = {}  # key -> live packets held while catching up
         self._tasks: set[asyncio.Task[None]] = set()
@@ -241,13 +243,16 @@ class Session:
                 self.close(CloseCode.INTERNAL, "internal error: reconnect")
                 return
             self._error(ref, code, text)
-            if type_ == "hello" and self.state is not State.OPEN:
+            ending = _ending(exc)
+            if ending is not None and (self.state is State.OPEN or type_ == "hello"):
+                self.close(*ending)
+            elif type_ == "hello" and self.state is not State.OPEN:
                 retry = code is ErrorCode.UNAVAILABLE
                 self.close(CloseCode.TRY_AGAIN if retry else CloseCode.POLICY, text)
 
     async def _dispatch(self, type_: str, ref: Any, message: dict[str, Any]) -> None:
         if not schema.known_request(type_):
-            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_!r}")
+            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_[:40]!r}")
             return
         schema.validate(message)
         if type_ == "ping":
@@ -283,6 +288,7 @@ class Session:
         self.role = admission.role
         self._bucket = self._buckets.acquire(self._bucket_key)
         self._readable = readable_keys(self.member_id, self.role)
+        self._admitted_at = admission.seqs.get(ROOM, 0)
         self.state = State.OPEN
         self.send(admission.welcome(self.service.clock.now_ms()))
         start = admission.seqs
@@ -341,14 +347,20 @@ class Session:
         loop = asyncio.get_running_loop()
         if packet.type == "room.closed":
             loop.call_soon(self.close, CloseCode.ROOM_CLOSED, "the room was closed")
-        elif packet.type in ("member.role", "member.left"):
+        elif packet.type in ("member.role", "member.left", "member.status"):
             event = packet.message()
             if event.get("member_id") != self.member_id:
                 return
             if packet.type == "member.role":
                 loop.call_soon(self.close, CloseCode.RESYNC, "your role changed: reconnect")
-            elif event.get("reason") == "removed":
+            elif packet.type == "member.left" and event.get("reason") == "removed":
                 loop.call_soon(self.close, CloseCode.REMOVED, "removed from the room")
+            elif packet.seq <= self._admitted_at:
+                return  # from before this socket was admitted (a resume replays it)
+            elif packet.type == "member.left" or event.get("connected") is False:
+                # The room counts this open socket as gone (its lease was taken
+                # for lapsed): reconnecting enters the member again.
+                loop.call_soon(self.close, CloseCode.RESYNC, "the room lost this connection")
 
     def _start_catch_up(self, key: str, *, started: bool = False) -> None:
         if key in self._behind and not started:
@@ -373,6 +385,17 @@ class Session:
         held = self._behind.pop(key, [])
         for packet in [*packets, *held]:
             self.offer(packet)
+
+
+def _ending(exc: BaseException) -> tuple[int, str] | None:
+    """The close for a refusal that means this socket's room or member is gone."""
+    if isinstance(exc, RoomGone):
+        return CloseCode.ROOM_GONE, "the room no longer exists"
+    if isinstance(exc, NotAMember):
+        if exc.removed:
+            return CloseCode.REMOVED, "removed from the room"
+        return CloseCode.RESYNC, "no longer in the room: reconnect"
+    return None
 
 
 def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
