@@ -83,6 +83,7 @@ def wire_forms(request: dict[str, Any]) -> list[tuple[str | bytes, Format]]:
                 min_size=1, max_size=6))
 def test_any_request_is_refused_or_committed_and_encodable(steps):
     room = new_room()
+    records: list = []  # the room's record log, as a backend keeps it
     now = T0
     for actor, request in steps:
         now += 1000
@@ -98,11 +99,14 @@ def test_any_request_is_refused_or_committed_and_encodable(steps):
             event("refused by the room" if outcome.error else "committed")
             for issued in outcome.events:
                 Packet.of(issued)  # raises EncodeError if it cannot be encoded
+            for record in outcome.records:
+                encodes(record)
+            records += outcome.records
             encodes({"type": "ack", "ref": message.get("ref"), **outcome.reply})
             break  # one commit per step: the msgpack form would repeat it
     encodes(room.snapshot(MENTOR))
     encodes(room.snapshot(PARTICIPANT))
-    encodes(room.report(now))
+    encodes(room.report(now, records))
     encodes(room.summary())
 
 
@@ -119,7 +123,7 @@ def test_any_hello_is_refused_or_lets_in_a_member_that_encodes(hello):
         for issued in out.events:
             Packet.of(issued)
         encodes(room.snapshot(MENTOR))
-        encodes(room.report(T0 + 2))
+        encodes(room.report(T0 + 2, out.records))
         break
 
 
