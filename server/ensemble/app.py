@@ -28,6 +28,7 @@ from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
 from ensemble.transport.http_groups import GroupsApi
 from ensemble.transport.http_people import PeopleApi
+from ensemble.transport.outbox import KeepRawSend
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
 from ensemble.wire.codec import Format
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(NoSniff)],
+        middleware=[Middleware(KeepRawSend), Middleware(NoSniff)],
         exception_handlers={Exception: internal_error},
     )
     app.state.service = service

@@ -1,7 +1,7 @@
-"""One WebSocket connection: a reader for requests, a writer for a bounded queue.
+"""One WebSocket connection: a reader for requests, an outbox for what goes out.
 
 Steps for every frame, always the same: check size and rate, decode, validate,
-hand to the room service, queue the reply. Events arrive from the hub as
+hand to the room service, send the reply. Events arrive from the hub as
 packets; the session keeps the last seq it sent per stream, drops what it has
 already sent, and fills any gap from the backend's history before going on,
 so a client sees each stream gapless and in order.
@@ -10,9 +10,12 @@ so a client sees each stream gapless and in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import secrets
+import socket
+import struct
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -24,6 +27,7 @@ from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.transport.errors import InternalFailure, error_for
+from ensemble.transport.outbox import Outbox, uvicorn_protocol
 from ensemble.transport.ratelimit import MemberBuckets, TokenBucket
 from ensemble.wire import schema
 from ensemble.wire.codec import DecodeError, Format, decode, encode
@@ -60,14 +64,14 @@ class Session:
         self.room_id = ""
         self.member_id = ""
         self.role = ""
-        self._queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=settings.send_queue)
+        self._out = Outbox(websocket, settings.send_queue, self._overflowed)
+        self._ending = asyncio.Event()  # set when the session should end
         # Until hello, this socket's own bucket; then the member's, shared by its sockets.
         self._buckets = buckets
         self._bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
         self._counted = False  # in the connections gauge
         self._refused_in_a_row = 0
         self._close: tuple[int, str] | None = None
-        self._writer: asyncio.Task[None] | None = None
         self._last: dict[str, int] = {}
         self._readable: list[str] = []  # the histories this member reads
         self._admitted_at = 0  # the room stream's seq when this socket was admitted
@@ -80,34 +84,39 @@ class Session:
     async def run(self) -> None:
         self.metrics.connections.inc()
         self._counted = True
-        self._writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
+        ending = asyncio.create_task(self._ending.wait())
         try:
-            await asyncio.wait({reader, self._writer}, return_when=asyncio.FIRST_COMPLETED)
-            if self._close is not None and not self._writer.done():
-                await asyncio.wait({self._writer}, timeout=2)  # flush, then close
+            await asyncio.wait({reader, ending}, return_when=asyncio.FIRST_COMPLETED)
+            if self._close is not None:
+                await self._out.flush(timeout=2)  # what was sent before the close
         finally:
-            for task in (reader, self._writer, *self._tasks):
+            for task in (reader, ending, *self._tasks):
                 task.cancel()
-            await asyncio.gather(reader, self._writer, *self._tasks, return_exceptions=True)
+            await asyncio.gather(reader, ending, *self._tasks, return_exceptions=True)
+            await self._out.aclose()
             await self._leave()
             if self._close is not None:
                 await self._send_close(*self._close)
             self._uncount()
 
     def close(self, code: int, reason: str = "") -> None:
-        """Close after what is already queued has been sent."""
+        """Close after what is already sent has gone out."""
         if self._close is None:
             self._close = (code, reason)
-            self._put_control()
+            self._ending.set()
+
+    def _overflowed(self) -> None:
+        self.metrics.slow_consumers.inc()
+        self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
 
     def _cut(self, code: int, reason: str) -> None:
-        """Close now, dropping whatever is queued. The socket leaves the gauge
-        at once: a peer that stopped reading may hold it a little longer."""
+        """Close now, dropping whatever waits to go out. The socket leaves the
+        gauge at once: a peer that stopped reading may hold it a little longer."""
         self._close = (code, reason)
+        self._out.discard()
         self._uncount()
-        if self._writer is not None:
-            self._writer.cancel()
+        self._ending.set()
 
     def _uncount(self) -> None:
         if self._counted:
@@ -120,7 +129,7 @@ class Session:
         timeout = self.settings.close_timeout_ms / 1000
         transport = connection_of(self.websocket)
         if transport is not None:
-            asyncio.get_running_loop().call_later(timeout, transport.abort)
+            asyncio.get_running_loop().call_later(timeout, reset, transport)
             if code == CloseCode.SLOW_CONSUMER:
                 make_room_for_close(self.websocket, transport)
         try:
@@ -128,15 +137,9 @@ class Session:
                 await self.websocket.close(code, reason)
         except TimeoutError:
             if transport is not None:
-                transport.abort()
+                reset(transport)
         except (RuntimeError, OSError):
             pass
-
-    def _put_control(self) -> None:
-        try:
-            self._queue.put_nowait(b"")  # wakes the writer to close
-        except asyncio.QueueFull:
-            self._cut(*self._close)  # type: ignore[misc]
 
     async def _leave(self) -> None:
         if self.state is State.OPEN:
@@ -154,28 +157,11 @@ class Session:
 
     # -- writing -------------------------------------------------------------
 
-    async def _write(self) -> None:
-        while True:
-            data = await self._queue.get()
-            if data == b"" and self._close is not None:
-                return
-            if isinstance(data, bytes):
-                await self.websocket.send_bytes(data)
-            else:
-                await self.websocket.send_text(data)
-
     def send(self, message: dict[str, Any]) -> None:
-        self._enqueue(encode(message, self.fmt) if self.fmt is Format.MSGPACK
-                      else encode(message, self.fmt).decode())
-
-    def _enqueue(self, data: bytes | str) -> None:
         if self._close is not None:
             return
-        try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self.metrics.slow_consumers.inc()
-            self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
+        data = encode(message, self.fmt)
+        self._out.put(data if self.fmt is Format.MSGPACK else data.decode())
 
     def _error(self, ref: Any, code: ErrorCode, message: str) -> None:
         self.metrics.errors.labels(code.value).inc()
@@ -334,8 +320,10 @@ class Session:
             self._start_catch_up(key, started=True)
             return
         self._last[key] = packet.seq
+        if self._close is not None:
+            return
         self.metrics.deliveries.inc()
-        self._enqueue(packet.data(self.fmt))
+        self._out.put_packet(packet, self.fmt)
         self._after(packet)
 
     def _after(self, packet: Packet) -> None:
@@ -399,13 +387,22 @@ def _ending(exc: BaseException) -> tuple[int, str] | None:
 
 
 def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
-    """The TCP transport under a WebSocket, to abort it (ASGI has no abort).
+    """The TCP transport under a WebSocket, to abort it (ASGI has no abort)."""
+    transport = getattr(uvicorn_protocol(websocket), "transport", None)
+    # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+    return transport if hasattr(transport, "abort") else None
 
-    uvicorn's protocol object owns the `send` callable Starlette holds.
-    """
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
-    transport = getattr(protocol, "transport", None)
-    return transport if isinstance(transport, asyncio.Transport) else None
+
+def reset(transport: asyncio.Transport) -> None:
+    """Drop a connection now, unsent data and all: a reset, not a FIN that would
+    wait behind data a peer that stopped reading never takes."""
+    if transport.is_closing() and transport.get_write_buffer_size() == 0:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def make_room_for_close(websocket: WebSocket, transport: asyncio.Transport) -> None:
@@ -416,8 +413,7 @@ def make_room_for_close(websocket: WebSocket, transport: asyncio.Transport) -> N
     mark and tell the protocol it may write (plain asyncio flow control).
     """
     transport.set_write_buffer_limits(high=transport.get_write_buffer_size() + 1024 * 1024)
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
-    resume = getattr(protocol, "resume_writing", None)
+    resume = getattr(uvicorn_protocol(websocket), "resume_writing", None)
     if callable(resume):
         resume()
 

@@ -1,4 +1,13 @@
-"""Request validation against protocol/schema.json, the one machine-readable spec."""
+"""Request validation against protocol/schema.json, the one machine-readable spec.
+
+Two validators of the same schema: jsonschema-rs (compiled, well under a
+microsecond for a typical request) says whether a message is valid; only when
+it is not, or when the message holds a float, does the Python `jsonschema`
+validator run, to name the problem and to apply our strict numbers (JSON
+Schema counts 1.0 as an integer and knows no NaN; on our wire an integer is
+written as one and every number is finite). A test keeps the two in
+agreement over the vectors and fuzzed requests.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, validators
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "protocol" / "schema.json"
@@ -76,14 +86,62 @@ def _inline(node: Any, root: dict[str, Any], seen: tuple[str, ...]) -> Any:
     return rest
 
 
+@cache
+def _fast(kind: str, type_: str) -> tuple[Any, frozenset[str]]:
+    """The compiled validator of one message, and its top-level fields that may
+    hold a float (type `number`)."""
+    schema = load_schema()
+    if type_ not in schema[kind]:
+        raise KeyError(type_)
+    inlined = _inline(schema[kind][type_], schema, ())
+    floats = frozenset(
+        field for field, rule in inlined.get("properties", {}).items()
+        if isinstance(rule, dict) and "number" in _types(rule)
+    )
+    return jsonschema_rs.Draft202012Validator(inlined), floats
+
+
+def _types(rule: dict[str, Any]) -> list[Any]:
+    kind = rule.get("type")
+    return kind if isinstance(kind, list) else [kind]
+
+
+def _plain(value: Any, floats: frozenset[str]) -> bool:
+    """No float in `value`, but finite ones in the top-level `floats` fields."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, float):
+                if key not in floats or not math.isfinite(item):
+                    return False
+            elif isinstance(item, (dict, list)) and not _plain(item, frozenset()):
+                return False
+        return True
+    if isinstance(value, list):
+        return all(not isinstance(i, float) and (not isinstance(i, (dict, list))
+                                                 or _plain(i, frozenset())) for i in value)
+    return not isinstance(value, float)
+
+
 def known_request(type_: str) -> bool:
     return type_ in load_schema()["requests"]
+
+
+def is_valid(message: Any, kind: str = "requests", name: str | None = None) -> bool:
+    """The fast answer: whether `message` passes (same answer as `validate`)."""
+    fast, floats = _fast(kind, name if name is not None else message["type"])
+    try:
+        valid = fast.is_valid(message)
+    except (ValueError, TypeError, OverflowError):  # text it cannot take (a lone surrogate)
+        return False
+    return bool(valid) and _plain(message, floats)
 
 
 def validate(message: Any, kind: str = "requests", name: str | None = None) -> None:
     """Raise SchemaError naming the first problem with `message` (a frame of
     `kind`, by its type, or the schema `name` of that kind, e.g. an HTTP body)."""
     schema_name = name if name is not None else message["type"]
+    if is_valid(message, kind, schema_name):
+        return
     error = next(iter(_validator(kind, schema_name).iter_errors(message)), None)
     if error is None:
         return
