@@ -109,3 +109,11 @@ def test_the_compose_comment_names_the_cluster_url_the_server_takes():
     from ensemble.backends.redis import cluster_nodes
 
     assert cluster_nodes(url.group(1)) == [(f"redis-node-{n}", 6379) for n in (1, 2, 3)]
+
+
+def test_replicas_share_one_postgresql_for_people_and_history():
+    services = compose()["services"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    for app in replicas(services).values():
+        assert app["environment"]["ENSEMBLE_DATABASE_URL"].startswith("postgresql://")
+        assert app["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -97,7 +97,8 @@ class Outcome:
     and everything the adapters do with the room afterwards, so they never ask
     the core again: the room's next `deadline` (when it needs a tick; None:
     never), its `listing`, whether it `expired` (a closed room past its
-    retention: the caller deletes it) and, through `effects`, which
+    retention: the caller deletes it), whether its session is to be `archive`d
+    now (a tick's; see `Room.mark_archived`) and, through `effects`, which
     connections its events end.
 
     `records` are what the session report needs and the state no longer holds
@@ -115,6 +116,7 @@ class Outcome:
     deadline: int | None = None
     listing: Listing | None = None
     expired: bool = False
+    archive: bool = False
 
     @property
     def effects(self) -> list[tuple[Event, Effect]]:

@@ -18,7 +18,7 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from ensemble.core import clock, feedback, presence, turns
+from ensemble.core import clock, feedback, focus, presence, turns
 from ensemble.core.context import Context
 from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember
 from ensemble.core.events import Listing, Outcome, history_key, readable_streams
@@ -39,6 +39,8 @@ PARTICIPANTS_ONLY = frozenset({PARTICIPANT})
 Handler = Callable[[Context, str, dict[str, Any]], dict[str, Any] | None]
 
 # request type -> (roles that may send it, handler)
+ARCHIVE_RETRY_MS = 10_000  # an archive not confirmed by then is asked for again
+
 HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
     "status.set": (ALL, presence.set_status),
     "timer.start": (MENTORS_ONLY, clock.timer_start),
@@ -101,6 +103,7 @@ class Room:
         retention_ms: int = DEFAULT_RETENTION_MS,
         program: dict[str, Any] | None = None,
         limits: Limits | None = None,
+        group_id: str | None = None,
     ) -> Room:
         if program is not None:
             clock.check_program(program["phases"], program["rounds"])
@@ -118,6 +121,7 @@ class Room:
                 program=program,
                 limits=limits or Limits(),
                 empty_since=now,
+                group_id=group_id,
             )
         )
 
@@ -136,11 +140,18 @@ class Room:
     # -- commands ------------------------------------------------------------
 
     def join(
-        self, *, member_id: str, name: str, role: str, conn_id: str, now: int
+        self,
+        *,
+        member_id: str,
+        name: str,
+        role: str,
+        conn_id: str,
+        now: int,
+        person_id: str | None = None,
     ) -> Outcome:
-        """A new member enters with its first connection."""
+        """A new member enters with its first connection (as a person, or a guest)."""
         return self._run(
-            now, None, lambda ctx: presence.join(ctx, member_id, name, role, conn_id)
+            now, None, lambda ctx: presence.join(ctx, member_id, name, role, conn_id, person_id)
         )
 
     def connect(self, *, member_id: str, conn_id: str, now: int) -> Outcome:
@@ -172,10 +183,46 @@ class Room:
         """Apply what has fallen due by `now`.
 
         A closed room past its retention says so in `Outcome.expired`: the
-        caller deletes it. An open room that stayed empty for its idle time
-        closes here.
+        caller deletes it. A session to keep says so in `Outcome.archive`. An
+        open room that stayed empty for its idle time closes here.
         """
-        return self._run(now, None, lambda ctx: None, allow_closed=True)
+        archive = False
+
+        def apply(ctx: Context) -> None:
+            nonlocal archive
+            archive = self._archive_due(now)
+
+        outcome = self._run(now, None, apply, allow_closed=True)
+        outcome.archive = archive and outcome.error is None
+        return outcome
+
+    def _archive_due(self, now: int) -> bool:
+        """To archive: the caller keeps the session in the history database, then
+        calls `mark_archived`; should it fail or die, the archive is asked for
+        again after ARCHIVE_RETRY_MS."""
+        state = self.state
+        if self.expired(now):
+            return False
+        if self.needs_archive() and (state.archive_at is None or state.archive_at <= now):
+            state.archive_at = now + ARCHIVE_RETRY_MS
+            return True
+        return False
+
+    def needs_archive(self) -> bool:
+        """Closed, or everyone who came has left (past their grace), and not yet archived."""
+        state = self.state
+        if state.archived or not state.ever_joined:
+            return False
+        return self.closed or not any(m.present for m in state.members.values())
+
+    def mark_archived(self, now: int) -> Outcome:
+        """The session is in the history database: no more archive requests."""
+
+        def apply(ctx: Context) -> None:
+            self.state.archived = True
+            self.state.archive_at = None
+
+        return self._run(now, None, apply, allow_closed=True)
 
     def opening(self) -> Outcome:
         """The outcome of creating the room: no events, its deadline and listing."""
@@ -198,6 +245,7 @@ class Room:
                 self._catch_up(ctx)
             ctx.actor = actor
             reply = apply(ctx) or {}
+            focus.mark(ctx, self.now)
         except DomainError as error:
             # Rule handlers check before they change anything, so only the
             # catch-up above has happened; its events still count.
@@ -230,9 +278,12 @@ class Room:
 
     def next_deadline(self) -> int | None:
         """When the room next needs a `tick`, or None (also in `Outcome.deadline`)."""
-        if self.closed:
-            return self.expires_at
-        return min((at for at, _ in self._due(Context(self.state, self.now))), default=None)
+        ctx = Context(self.state, self.now)
+        deadlines = [self.expires_at] if self.closed else [at for at, _ in self._due(ctx)]
+        if self.needs_archive():
+            archive_at = self.state.archive_at
+            deadlines.append(self.now if archive_at is None else archive_at)
+        return min((at for at in deadlines if at is not None), default=None)
 
     @property
     def expires_at(self) -> int | None:
@@ -268,6 +319,7 @@ class Room:
                 return
             at, fire = min(pending, key=lambda item: item[0])
             fire(at)
+            focus.mark(ctx, at)
         raise RuntimeError("room transitions did not settle")  # pragma: no cover
 
     # -- views -----------------------------------------------------------------
