@@ -29,8 +29,10 @@ No key spans rooms of different slots: the schedule (zset room -> deadline),
 the listing (set of listed rooms) and the rooms with leases are indexes per
 slot (``<prefix>:{<slot tag>}:idx:due|listed|leased``, redis_keys.py), written
 by the same scripts as the room, atomically. Processes find the indexes by
-scanning every master (cached for ``index_ttl`` seconds; a commit adds its own
-slot's index at once). Two plain keys: ``<prefix>:run`` (a marker written once;
+scanning every master: the scheduler's sweep scans each time, the listing and
+presence reuse a scan for ``index_ttl`` seconds (so a room on a slot new to a
+process shows in its listing within that time), and a process's own commits
+add their slot's index at once. Two plain keys: ``<prefix>:run`` (a marker written once;
 its loss means Redis lost its data) and ``<prefix>:signing_key`` (the token key
 shared by processes started without ``ENSEMBLE_SECRET``).
 

@@ -150,10 +150,11 @@ class RedisClient:
         """This process wrote that index: no need to wait for the next scan."""
         self._indexes[kind].add(key.encode())
 
-    async def index_keys(self, kind: str) -> list[bytes]:
-        """The per-slot indexes of `kind` that exist, rescanned every `index_ttl`."""
+    async def index_keys(self, kind: str, *, fresh: bool = False) -> list[bytes]:
+        """The per-slot indexes of `kind` that exist, rescanned every `index_ttl`
+        (or now, when `fresh`)."""
         now = time.monotonic()
-        if now - self._indexes_read > self._index_ttl:
+        if fresh or now - self._indexes_read > self._index_ttl:
             found: dict[str, set[bytes]] = {k: set() for k in INDEXES}
             with unavailable():
                 async for key in self.redis.scan_iter(match=self.keys.index_pattern, count=1000):
@@ -163,9 +164,11 @@ class RedisClient:
             self._indexes, self._indexes_read = found, now
         return sorted(self._indexes[kind])
 
-    async def each_index(self, kind: str, call: Callable[[Any, bytes], None]) -> list[Any]:
+    async def each_index(
+        self, kind: str, call: Callable[[Any, bytes], None], *, fresh: bool = False
+    ) -> list[Any]:
         """`call(pipe, key)` for each index of `kind`, in one pipeline per node."""
-        keys = await self.index_keys(kind)
+        keys = await self.index_keys(kind, fresh=fresh)
         if not keys:
             return []
         with unavailable():
