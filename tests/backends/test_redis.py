@@ -313,3 +313,27 @@ async def test_processes_share_the_first_generated_signing_key(redis_factory):
     assert await one.shared_key("first") == "first"
     assert await two.shared_key("second") == "first"
     assert await one.shared_key("third") == "first"
+
+
+async def test_rooms_of_the_global_index_layout_move_to_the_per_slot_indexes(
+    redis_factory, redis_server
+):
+    """A Redis written by the version with one schedule, one public set and one
+    presence set: its rooms are ticked, listed and reaped after the upgrade."""
+    old = await redis_factory()
+    room = new_room()
+    room_id = room.state.id
+    await old.create_room(room.state, room.opening())
+    await old.transact(room_id, join("m", "mentor"))
+    async with aioredis.Redis.from_url(redis_server.url) as probe:
+        keys = [k.decode() for k in await probe.keys(f"{old._prefix}:*:idx:*")]
+        for key in keys:  # back to what the old version wrote
+            await probe.delete(key)
+        await probe.zadd(f"{old._prefix}:schedule", {room_id: T0 + 5})
+        await probe.sadd(f"{old._prefix}:public", room_id)
+        upgraded = await redis_factory()
+        assert await upgraded.due_rooms(T0 + 5) == []
+        assert await upgraded.continuity()
+        assert await upgraded.due_rooms(T0 + 5) == [room_id]
+        assert [r["room_id"] for r in await upgraded.list_rooms()] == [room_id]
+        assert not await probe.exists(f"{old._prefix}:schedule", f"{old._prefix}:public")

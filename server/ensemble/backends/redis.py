@@ -85,7 +85,7 @@ from typing import Any
 from ensemble.backends.base import Command, DeadlineListener, Listener
 from ensemble.backends.redis_broker import ShardedBroker
 from ensemble.backends.redis_client import RedisClient, cluster_nodes, unavailable
-from ensemble.backends.redis_keys import Keys
+from ensemble.backends.redis_keys import DUE, LEASED, LISTED, Keys
 from ensemble.backends.redis_leases import RedisPresence
 from ensemble.backends.redis_schedule import RedisSchedule
 from ensemble.backends.redis_store import RedisHistory, RedisStore
@@ -125,6 +125,7 @@ class RedisBackend:
         self.presence = RedisPresence(self._client, ttl_ms=settings.presence_ttl_ms)
         self._broker: ShardedBroker | None = None
         self._run_id: bytes | None = None
+        self._legacy_moved = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -175,8 +176,33 @@ class RedisBackend:
         with unavailable():
             await self.redis.set(self.keys.run, secrets.token_hex(8), nx=True)
             marker = await self.redis.get(self.keys.run)
+        if not self._legacy_moved:
+            await self._move_legacy_indexes()
         known, self._run_id = self._run_id, marker
         return known is None or known == marker
+
+    async def _move_legacy_indexes(self) -> None:
+        """Rooms stored by a version with global indexes (``<prefix>:schedule``,
+        ``:public``, ``:presence`` on one Redis): their entries move into the
+        per-slot indexes, once, so they are ticked, listed and reaped again.
+        Idempotent; every process may do it."""
+        legacy = {DUE: f"{self._prefix}:schedule", LISTED: f"{self._prefix}:public",
+                  LEASED: f"{self._prefix}:presence"}
+        with unavailable():
+            for kind, key in legacy.items():
+                if kind == DUE:
+                    entries = await self.redis.zrange(key, 0, -1, withscores=True)
+                else:
+                    entries = [(m, None) for m in await self.redis.smembers(key)]
+                for member, score in entries:
+                    index = self.keys.index(member.decode(), kind)
+                    if score is None:
+                        await self.redis.sadd(index, member)
+                    else:
+                        await self.redis.zadd(index, {member: score}, nx=True)
+                if entries:
+                    await self.redis.delete(key)
+        self._legacy_moved = True
 
     async def shared_key(self, candidate: str) -> str:
         with unavailable():
