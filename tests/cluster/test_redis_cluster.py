@@ -20,9 +20,9 @@ from ensemble.client import Client, ClientError
 from tests.support.redis_cluster import RedisCluster, running_cluster
 
 from .conftest import Cluster
-from .streams import assert_gapless, collect_until
+from .streams import assert_gapless
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(240)
 
 PHASE_MS = 600
 TURN_MS = 1000
@@ -92,14 +92,27 @@ class Members:
         ]
         return cls(clients)
 
-    async def until(self, predicate, within: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-        """Until each client received a frame matching `predicate` (perhaps already)."""
+    async def until(self, predicate, within: float = 40.0) -> None:  # type: ignore[no-untyped-def]
+        """Until each client received a frame matching `predicate` (perhaps already).
+        On a timeout, say what each client got last (the test's timeout says nothing)."""
 
         async def one(client: Client, frames: list[dict[str, Any]]) -> None:
-            if not any(predicate(f) for f in frames):
-                frames.extend(await collect_until(client, predicate, within))
+            if any(predicate(f) for f in frames):
+                return
+            async with asyncio.timeout(within):
+                while True:
+                    frames.append(await client.next_event(within))
+                    if predicate(frames[-1]):
+                        return
 
-        await asyncio.gather(*(one(c, f) for c, f in zip(self.clients, self.frames, strict=True)))
+        try:
+            await asyncio.gather(
+                *(one(c, f) for c, f in zip(self.clients, self.frames, strict=True))
+            )
+        except TimeoutError:
+            last = [[(f.get("type"), f.get("seq")) for f in frames[-5:]] for frames in self.frames]
+            codes = [c.close_codes for c in self.clients]
+            raise AssertionError(f"stalled; last frames {last}, close codes {codes}") from None
 
     def room_streams(self) -> list[list[dict[str, Any]]]:
         return [[f for f in frames if f.get("stream") == "room"] for frames in self.frames]
