@@ -98,7 +98,7 @@ export class BeatSchedule {
 
   play(beat, offset) {
     const target = this.perfFor(beat.at, offset);
-    const rec = { k: beat.k, server_at: beat.at, perf_at: target, downbeat: beat.downbeat, beatInBar: beat.beatInBar, bpm: beat.bpm, beats_per_bar: beat.beats_per_bar, node: null };
+    const rec = { k: beat.k, server_at: beat.at, perf_at: target, downbeat: beat.downbeat, beatInBar: beat.beatInBar, bpm: beat.bpm, beats_per_bar: beat.beats_per_bar, offset, node: null };
     if (this.audio?.on) {
       // The output is `late` ms later than the browser knows (calibration):
       // ask for that much earlier; it is heard at perfAt + late.

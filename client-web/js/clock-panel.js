@@ -53,12 +53,16 @@ export class ClockPanel {
     $("#timer-resume").disabled = state.timer.state !== "paused";
   }
 
-  /** Every animation frame, at estimated server time `now`; returns the mm:ss shown. */
-  frame(state, now) {
+  /** Every animation frame, at estimated server time `now` (this page's clock: `client`); returns the mm:ss shown. */
+  frame(state, now, client) {
     const rem = remainingMs(state.timer, now);
     const clock = $("#clock");
     clock.dataset.remainingMs = String(Math.round(rem));
     clock.dataset.sampledAt = String(Date.now());
+    // The exact server time this frame was drawn for, and this page's clock
+    // then (for measuring how far apart screens are: tests/web/test_sync.py).
+    clock.dataset.serverAt = String(now);
+    clock.dataset.clientAt = String(client);
     const mmss = formatMmss(rem);
     setText(clock, mmss);
     $("#progress-bar").style.width = `${(progress(state.timer, now) * 100).toFixed(2)}%`;

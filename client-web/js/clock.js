@@ -35,7 +35,7 @@ export const SYNC = Object.freeze({
   SEGMENTS: 6, // the window is cut in this many for the drift fit
   MIN_FIT_SPAN_MS: 10000,
   MIN_DRIFT_ERROR: 1e-6,
-  SIGNIFICANCE: 2, // a fitted drift within 2 standard errors of 0 is shrunk
+  SIGNIFICANCE: 3, // a fitted drift within 3 standard errors of 0 is shrunk
   PATH_TOLERANCE_MS: 3, // a segment whose fastest round trip is this far off
   MIN_PER_SEGMENT: 3,
   PATH_TOLERANCE: 0.25, // (or this fraction) took another path
@@ -117,7 +117,14 @@ export function fitDrift(samples, opts = SYNC) {
   const slope = sxy / sxx;
   let rss = 0;
   for (const p of points) rss += p.w * (p.o - mo - slope * (p.t - mt)) ** 2;
-  const se = Math.sqrt(rss / (points.length - 2) / sxx);
+  // Few points make a residual-based error itself noisy; the points' own
+  // noise shows in how much their fastest round trips vary (a point is off by
+  // half the difference of its two excess delays, a floor by their sum).
+  const mf = points.reduce((a, p) => a + p.floor, 0) / points.length;
+  const sigma = Math.sqrt(points.reduce((a, p) => a + (p.floor - mf) ** 2, 0) / (points.length - 1)) / 2;
+  const tt = points.reduce((a, p) => a + p.t, 0) / points.length;
+  const spread = Math.sqrt(points.reduce((a, p) => a + (p.t - tt) ** 2, 0));
+  const se = Math.max(Math.sqrt(rss / (points.length - 2) / sxx), sigma / spread);
   // A slope hardly above its noise is mostly noise: shrink it towards 0
   // (a wrong drift costs more than a small one left uncorrected).
   const kept = Math.abs(slope) > 0 ? Math.max(0, 1 - ((opts.SIGNIFICANCE * se) / slope) ** 2) : 0;

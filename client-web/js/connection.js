@@ -47,8 +47,8 @@ export const ABUSIVE_MIN_MS = 10000;
 // jittery path), then one every PING_INTERVAL_MS to follow the drift. Waking
 // up (tab visible again, network back) starts over with a burst.
 export const INITIAL_PINGS = 5;
-export const FAST_PING_MS = 250;
-export const FAST_PINGS_FOR_MS = 15000;
+export const FAST_PING_MS = 150;
+export const FAST_PINGS_FOR_MS = 20000;
 export const PING_INTERVAL_MS = 1000;
 export const PONG_TIMEOUT_MS = 10000;
 export const REQUEST_TIMEOUT_MS = 10000;

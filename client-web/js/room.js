@@ -150,6 +150,7 @@ window.ensemble = {
   get conn() { return conn; },
   get state() { return state; },
   get audio() { return tempoPanel.audio; },
+  get schedule() { return tempoPanel.schedule; },
   /** {offset_ms, error_ms}: server minus this page's clock, and the bound on its error. */
   sync() {
     if (!conn) return { offset_ms: 0, error_ms: Infinity };
@@ -589,8 +590,9 @@ function frame() {
   requestAnimationFrame(frame);
   if (reconnectAt && conn) setText($("#conn-label"), reconnectLabel()); // counts down
   if (!state || !conn) return;
-  const now = conn.serverNow();
-  const mmss = clockPanel.frame(state, now);
+  const client = conn.now();
+  const now = conn.clock.serverNow(client);
+  const mmss = clockPanel.frame(state, now, client);
   const tc = document.getElementById("turn-countdown");
   if (tc) {
     const tr = turnRemainingMs(state.turns, now);

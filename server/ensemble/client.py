@@ -373,7 +373,7 @@ class Client:
                 self.clock.add(t0, t1, pong["server_time"])
                 return
 
-    def start_clock_sync(self, *, fast_for_s: float = 15.0, fast_every_s: float = 0.25,
+    def start_clock_sync(self, *, fast_for_s: float = 20.0, fast_every_s: float = 0.15,
                          every_s: float = 1.0) -> None:
         """Keep the clock synced until close(): pings every `fast_every_s` for
         `fast_for_s`, then every `every_s` (as the web client does)."""

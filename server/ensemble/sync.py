@@ -9,7 +9,7 @@ and PROTOCOL.md (`ping`) for the reasoning. In short:
 - drift: the window is cut into segments of equal counts; in each, the
   fastest trip up and the fastest trip down give an offset point; a weighted
   least-squares line through the points since the path last changed gives the
-  drift, shrunk towards 0 when hardly above its noise;
+  drift, shrunk towards 0 when within three standard errors of it;
 - offset: the middle of the interval every sample allows once corrected for
   the drift (the fastest trip each way, found independently); queued samples
   never set a bound;
@@ -33,7 +33,7 @@ MIN_FIT_SPAN_MS = 10_000
 MAX_DRIFT = 0.001
 ASSUMED_DRIFT = 100e-6
 MIN_DRIFT_ERROR = 1e-6
-SIGNIFICANCE = 2.0
+SIGNIFICANCE = 3.0
 PATH_TOLERANCE_MS = 3.0
 PATH_TOLERANCE = 0.25
 STEP_AFTER = 3
@@ -119,7 +119,12 @@ def fit_drift(samples: Sequence[Sample]) -> tuple[float, float]:
         return unknown
     slope = sum(p[3] * (p[0] - mt) * (p[1] - mo) for p in points) / sxx
     rss = sum(p[3] * (p[1] - mo - slope * (p[0] - mt)) ** 2 for p in points)
-    se = math.sqrt(rss / (len(points) - 2) / sxx)
+    # The points' own noise shows in how much their fastest round trips vary.
+    mf = sum(p[2] for p in points) / len(points)
+    sigma = math.sqrt(sum((p[2] - mf) ** 2 for p in points) / (len(points) - 1)) / 2
+    tt = sum(p[0] for p in points) / len(points)
+    spread = math.sqrt(sum((p[0] - tt) ** 2 for p in points))
+    se = max(math.sqrt(rss / (len(points) - 2) / sxx), sigma / spread)
     kept = max(0.0, 1 - (SIGNIFICANCE * se / slope) ** 2) if slope else 0.0
     drift = max(-MAX_DRIFT, min(MAX_DRIFT, slope * kept))
     return drift, min(ASSUMED_DRIFT, max(MIN_DRIFT_ERROR, se)) + abs(slope - drift)
