@@ -1,7 +1,7 @@
 """One clock and one beat on every screen, measured in real browsers (issue 11).
 
 Three pages in one room: a mentor and a participant straight to the server,
-and a participant behind a delay proxy (20–60 ms up, 20–30 ms down: the same
+and a participant behind a delay proxy (20-60 ms up, 20-30 ms down: the same
 fixed path each way, asymmetric jitter). The metronome runs with the click on;
 each page records the beats it schedules (`window.ensemble.beats()`:
 server time and the performance time its audio output plays it). All pages
