@@ -158,3 +158,51 @@ def test_pages_share_one_clock_and_one_beat(web_server: ServerProcess, proxy: De
     switched, _ = beat_spreads(pages)
     assert max(switched[-4:]) <= PROXY_SPREAD_MS
     expect(far.locator("#beat .b")).to_have_count(3)
+
+
+def test_the_visible_beat_is_the_one_heard_now(web_server: ServerProcess,
+                                               open_page) -> None:  # type: ignore[no-untyped-def]
+    room = new_room(web_server, "Beat")
+    mentor = open_page("mentor")
+    enter_room(mentor, room["links"]["mentor"], "Mia")
+    mentor.fill("#tempo-bpm", "150")
+    mentor.click("#tempo-start")
+    mentor.check("#audio-click")
+    mentor.wait_for_function("() => window.ensemble.beats().length >= 4")
+    for _ in range(5):
+        shown, heard = mentor.evaluate(
+            """() => new Promise(resolve => requestAnimationFrame(
+               () => requestAnimationFrame(() => {
+                 const now = performance.now();
+                 const past = window.ensemble.beats().filter(b => b.perf_at <= now);
+                 resolve([Number(document.querySelector('#beat').dataset.beat),
+                          past.length ? past[past.length - 1].k : null]);
+               })))""")
+        # Drawn in the frame before: the same beat, or the one just before it.
+        assert heard is not None and shown in (heard, heard - 1)
+        mentor.wait_for_timeout(130)
+
+
+@pytest.mark.timeout(60)
+def test_tap_along_calibration_is_measured_and_kept(web_server: ServerProcess,
+                                                    open_page) -> None:  # type: ignore[no-untyped-def]
+    room = new_room(web_server, "Calibrate")
+    page = open_page("ann")
+    enter_room(page, room["links"]["participant"], "Ann")
+    expect(page.locator("#latency-value")).to_have_text("not calibrated")
+    page.click("#calibrate summary")
+    page.click("#calibrate-start")
+    expect(page.locator("#calibrate-tap")).to_be_focused()
+    page.wait_for_timeout(700)  # the first click comes half a second in
+    for _ in range(10):  # steady taps, one per click (100 bpm)
+        page.keyboard.press("Space")
+        page.wait_for_timeout(600)
+    page.click("#calibrate-stop")
+    expect(page.locator("#calibrate-status")).to_contain_text("Saved for this device")
+    shown = page.locator("#latency-value").inner_text()
+    assert shown.startswith("+") and shown.endswith(" ms")
+    stored = page.evaluate("() => localStorage.getItem('ensemble:audio-latency:default')")
+    assert stored is not None and shown == f"+{stored} ms"
+    # Kept for the next visit of this browser.
+    page.reload()
+    expect(page.locator("#latency-value")).to_have_text(shown)
