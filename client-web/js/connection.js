@@ -26,9 +26,11 @@ export const CLOSE = Object.freeze({
   REMOVED: 4100,
   ROOM_CLOSED: 4101,
   HELLO_TIMEOUT: 4102,
+  ROOM_GONE: 4103,
 });
 export const TERMINAL_CLOSES = new Set([
   CLOSE.POLICY, CLOSE.TOO_BIG, CLOSE.REMOVED, CLOSE.ROOM_CLOSED, CLOSE.HELLO_TIMEOUT,
+  CLOSE.ROOM_GONE,
 ]);
 
 export const STATUS = Object.freeze({

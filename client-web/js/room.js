@@ -17,6 +17,7 @@ import { $, el, fill, setText, replaceKeepingFocus, clockTime, ago, copyText, an
 import { getRoom } from "./api.js";
 import { PRESETS, presetById, KIND_LABELS } from "./presets.js";
 import { programEditor } from "./program-editor.js";
+import { addressOf, pageSecrets, secretLink } from "./links.js";
 import {
   loadSession, saveSession, updateSession, clearSession, saveHostKey, loadHostKey, loadInvite, rememberName,
   rememberedName,
@@ -27,7 +28,8 @@ const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" }
 
 const codec = makeCodec(msgpack);
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
-const params = new URLSearchParams(location.search);
+// Secrets come in the fragment (#invite=…, #host_key=…); see links.js.
+const params = pageSecrets();
 let invite = params.get("invite");
 // The host key arrives in the mentor link; once saved for this tab it leaves
 // the address bar (mentors share their screens). An invite link wins over a
@@ -177,6 +179,7 @@ let reconnectAt = null; // when the next attempt is due, while reconnecting
 function onStatus(status, info) {
   const box = $("#conn");
   box.dataset.status = status;
+  if (info.code != null) box.dataset.closeCode = String(info.code); // the last close, for support
   if (status === STATUS.OPEN) box.dataset.resumed = String(!!info.resumed);
   reconnectAt = status === STATUS.RECONNECTING ? info.retryAt || null : null;
   let text = "Not connected";
@@ -220,8 +223,7 @@ function onWelcome(w) {
   persist();
   if (params.has("host_key")) {
     params.delete("host_key");
-    const rest = params.toString();
-    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}`);
+    history.replaceState(null, "", addressOf(location.pathname, new URLSearchParams(location.search), params));
   }
   $("#join").hidden = true;
   $("#room").hidden = false;
@@ -255,7 +257,10 @@ function onEvent(ev) {
     // brings a fresh snapshot when the new role reads other streams.
     toast(`You are now ${state.me.role === "observer" ? "an observer" : `a ${state.me.role}`}.`);
   }
-  if (ev.type === "room.closed") notice("This room has been closed by a mentor.", true);
+  if (ev.type === "room.closed") {
+    notice(ev.reason === "idle" ? "This room closed: nobody was in it for a while."
+      : "This room has been closed by a mentor.", true);
+  }
   scheduleRender();
 }
 
@@ -267,6 +272,9 @@ function onFatal({ code, error }) {
   } else if (code === CLOSE.ROOM_CLOSED) {
     clearSession(roomId);
     notice("This room is closed.", true);
+  } else if (code === CLOSE.ROOM_GONE) {
+    clearSession(roomId);
+    notice("This room no longer exists.", true);
   } else if (code === CLOSE.POLICY) {
     clearSession(roomId);
     state = null;
@@ -567,7 +575,7 @@ function renderDashboard() {
 function renderMentorBits() {
   const code = state.room.invite || loadInvite(roomId);
   $("#invite-line").hidden = !code;
-  if (code) $("#invite-link").value = new URL(`/r/${encodeURIComponent(roomId)}?invite=${encodeURIComponent(code)}`, location.href).href;
+  if (code) $("#invite-link").value = new URL(secretLink(`/r/${encodeURIComponent(roomId)}`, { invite: code }), location.href).href;
   $("#sprint-skip").disabled = state.sprint.state !== "running";
   $("#sprint-stop").disabled = state.sprint.state !== "running";
   setText($("#room-close"), pendingClose ? "Confirm: close the room" : "Close room");

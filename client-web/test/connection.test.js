@@ -200,8 +200,8 @@ test("a refused token falls back to the invite; a refused invite is final", () =
   assert.equal(log.fatal[0].error.message, "bad invite");
 });
 
-test("removal and room close are terminal", () => {
-  for (const code of [CLOSE.REMOVED, CLOSE.ROOM_CLOSED]) {
+test("removal, room close and a room that is gone are terminal", () => {
+  for (const code of [CLOSE.REMOVED, CLOSE.ROOM_CLOSED, CLOSE.ROOM_GONE]) {
     const { conn, sock, log } = setup();
     conn.start();
     sock().open();

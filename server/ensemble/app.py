@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -21,7 +22,10 @@ from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.timesource import Clock, SystemClock
+from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
+from ensemble.transport.outbox import KeepRawSend
+from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
 from ensemble.wire.codec import Format
 from ensemble.wire.codes import CloseCode
@@ -37,9 +41,9 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+DRAIN_TIMEOUT_S = 5.0  # sockets get this long to take their 1001 on shutdown
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
@@ -53,12 +57,40 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     hub = Hub(backend, metrics, clock)
     service = RoomService(settings, backend, hub, clock)
     api = HttpApi(service, metrics)
+    buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
     poll_ms = 100 if settings.redis_url else 60_000
+
+    live: set[Session] = set()
+    all_ended = asyncio.Event()
+    draining = False
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         fmt, subprotocol = Format.for_subprotocols(websocket.scope.get("subprotocols", []))
         await websocket.accept(subprotocol=subprotocol)
-        await Session(websocket, fmt, service, settings, metrics).run()
+        if draining:
+            await websocket.close(CloseCode.GOING_AWAY, "server shutting down: reconnect")
+            return
+        session = Session(websocket, fmt, service, settings, metrics, buckets)
+        live.add(session)
+        try:
+            await session.run()
+        finally:
+            live.discard(session)
+            if not live:
+                all_ended.set()
+
+    async def drain(timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """Close every socket with 1001 (reconnect elsewhere and resume) and wait,
+        bounded, until their sessions ended and recorded their leaving."""
+        nonlocal draining
+        draining = True
+        if not live:
+            return
+        all_ended.clear()
+        for session in list(live):
+            session.close(CloseCode.GOING_AWAY, "server shutting down: reconnect")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_ended.wait(), timeout)
 
     def page(name: str):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> Response:
@@ -76,11 +108,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             yield
         finally:
-            for session in hub.sessions():
-                session.close(CloseCode.GOING_AWAY, "server shutting down")  # type: ignore[attr-defined]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await drain(1.0)  # (served by uvicorn: drained before, nothing left)
+            await _cancel(tasks)
             await backend.close()
 
     routes = [
@@ -98,7 +127,24 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(KeepRawSend), Middleware(NoSniff)],
+        exception_handlers={Exception: internal_error},
+    )
     app.state.service = service
+    app.state.drain = drain
     app.state.settings = settings
     return app
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the background loops until they are gone: redis-py can swallow a
+    cancellation that lands while it handles a timeout, and a loop that took it
+    for an unavailable backend would go on forever."""
+    while not all(task.done() for task in tasks):
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=0.2)
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -10,6 +10,7 @@ from dataclasses import fields
 from ensemble.settings import ENV_PREFIX, Settings
 
 SERVE_OPTIONS = ("host", "port", "redis_url", "grace_ms", "secret", "node_id", "log_level")
+SHUTDOWN_GRACE_S = 10
 FLAG_NAMES = {"redis_url": "--redis"}
 
 
@@ -51,6 +52,8 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from ensemble.app import create_app
+    from ensemble.transport.http_protocol import with_header_timeout
+    from ensemble.transport.shutdown import DrainingServer
 
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -59,10 +62,16 @@ def serve(settings: Settings) -> None:
     )
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
         raise SystemExit("--redis takes a redis:// or rediss:// URL")
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
+        http=with_header_timeout(settings.header_timeout_ms / 1000),
+        # Past this many open connections uvicorn answers 503 instead of serving.
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
         ws_max_size=settings.hard_frame_bytes,
         # Compression would re-encode every frame per connection; an event is
         # encoded once and the same bytes go to every socket.
@@ -71,4 +80,7 @@ def serve(settings: Settings) -> None:
         ws_ping_timeout=20,
         log_level=settings.log_level,
         lifespan="on",
+        # SIGTERM: requests in flight get this long to finish.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    DrainingServer(config, app.state.drain).run()

@@ -40,7 +40,7 @@ from ensemble.wire.codec import (
     decode,
     encode,
 )
-from ensemble.wire.codes import TERMINAL_CODES
+from ensemble.wire.codes import TERMINAL_CODES, CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ class Closed(Exception):
         self.code = code
         self.reason = reason
 
+    @property
+    def room_gone(self) -> bool:
+        """The room no longer exists (deleted, expired, or lost by the server)."""
+        return self.code == CloseCode.ROOM_GONE
+
 
 class Client:
     def __init__(
@@ -96,6 +101,8 @@ class Client:
         # Client ms: wall-clock at start, then monotonic (a stepped system
         # clock must not look like a jump of the server's).
         self._clock_base = time.time() * 1000 - time.monotonic() * 1000
+        # The close code of every connection that ended (None: dropped without one).
+        self.close_codes: list[int | None] = []
         self.closed: Closed | None = None
         self._ws: ClientConnection | None = None
         self._url_index = 0
@@ -204,6 +211,7 @@ class Client:
         while True:
             assert self._ws is not None
             code, reason = await self._receive(self._ws)
+            self.close_codes.append(code)
             self._fail_pending()
             if self.closed is not None:
                 return
@@ -212,6 +220,9 @@ class Client:
                 return
             try:
                 await self._reconnect()
+            except Closed as refused:  # the server refused the resume for good
+                self._finish(refused)
+                return
             except Exception as exc:
                 self._finish(Closed(code, f"could not reconnect: {exc}"))
                 return
@@ -238,7 +249,9 @@ class Client:
                     await ws.close()
                     if exc.code in ("unavailable", "internal"):
                         raise
-                    raise Closed(1008, exc.message) from exc
+                    # A room that is no more is said as such, as the server closes.
+                    code = CloseCode.ROOM_GONE if exc.code == "not_found" else CloseCode.POLICY
+                    raise Closed(code, exc.message) from exc
                 except BaseException:
                     await ws.close()
                     raise

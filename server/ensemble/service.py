@@ -14,15 +14,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret
+from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret, new_signing_key
 from ensemble.backends.base import Backend, BackendUnavailable
-from ensemble.core import Conflict, NotFound, Outcome, Room
+from ensemble.core import Conflict, NotFound, Outcome, Room, RoomGone
 from ensemble.core.errors import BadRequest, Unauthorized
 from ensemble.core.events import history_key, readable_streams
-from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT
+from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Limits
 from ensemble.hub import Hub
 from ensemble.settings import Settings
 from ensemble.timesource import Clock
+from ensemble.wire.codes import CloseCode
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,50 @@ class RoomService:
         self.backend = backend
         self.hub = hub
         self.clock = clock
-        self.tokens = TokenSigner(settings.secret)
+        # Without ENSEMBLE_SECRET the key comes from the backend (shared by
+        # every process on one Redis), fetched before the first token.
+        self._signer = TokenSigner(settings.secret) if settings.secret else None
+        # Set while finding out what a backend that lost its data took along.
+        self._reconciling = False
         self._wake = asyncio.Event()
         # Connections that closed while the backend was unreachable.
         self._unrecorded: dict[str, set[str]] = {}
+
+    # -- tokens and readiness ----------------------------------------------------
+
+    async def tokens(self) -> TokenSigner:
+        """The token signer; its key is shared through the backend unless set."""
+        if self._signer is None:
+            key = await self.backend.shared_key(new_signing_key())
+            self._signer = TokenSigner(key)
+            log.warning(
+                "ENSEMBLE_SECRET is not set: session tokens are signed with a generated key, "
+                "shared through Redis by every process on it (without Redis it dies with "
+                "this process)"
+            )
+        return self._signer
+
+    async def ready(self) -> bool:
+        return not self._reconciling and await self.backend.ready()
+
+    async def check_continuity(self) -> None:
+        """When the backend lost its data, close the sockets of the rooms it lost.
+
+        Not ready meanwhile; a failure leaves it to the next presence pass.
+        """
+        if not self._reconciling and await self.backend.continuity():
+            return
+        if not self._reconciling:
+            log.warning("the backend lost its data (Redis restarted empty or flushed)")
+        self._reconciling = True
+        if self._signer is not None and not self.settings.secret:
+            # Tokens signed before stay valid here; new ones use the shared key.
+            self._signer.adopt(await self.backend.shared_key(self._signer.key))
+        for room_id in self.hub.connections():
+            if await self.backend.load_room(room_id) is None:
+                log.warning("room %s was lost: closing its sockets", room_id)
+                self.hub.close_room(room_id, CloseCode.ROOM_GONE, "the room no longer exists")
+        self._reconciling = False
 
     # -- rooms ---------------------------------------------------------------
 
@@ -86,21 +127,33 @@ class RoomService:
             grace_ms=self.settings.grace_ms,
             retention_ms=self.settings.room_retention_ms,
             program=program,
+            limits=Limits(
+                max_members=self.settings.max_members,
+                max_conns=self.settings.max_conns_per_member,
+                left_kept=self.settings.left_members_kept,
+                idle_ms=self.settings.idle_room_ms,
+            ),
         )
         await self.backend.create_room(room)
+        self._wake.set()  # its idle deadline is new to the scheduler
         return room, invite, host_key
 
     async def room(self, room_id: str) -> Room:
         room = await self.backend.load_room(room_id)
         if room is None:
-            raise NotFound(f"no room {room_id}")
+            raise RoomGone(f"no room {room_id}")
         return room
 
     async def report(self, room_id: str, host_key: str) -> dict[str, Any]:
         room = await self.room(room_id)
         if not room.check_host_key(host_key):
             raise Unauthorized("the report needs the room's host key")
-        return room.report(self.clock.now_ms())
+        return await self.full_report(room)
+
+    async def full_report(self, room: Room) -> dict[str, Any]:
+        """The session report: the room's state and its record log."""
+        records, dropped = await self.backend.records(room.state.id)
+        return room.report(self.clock.now_ms(), records, dropped)
 
     # -- commands --------------------------------------------------------------
 
@@ -137,7 +190,7 @@ class RoomService:
         room = await self.room(room_id)
         if room.closed:
             raise Conflict("the room is closed")
-        claims = self._claims(room, hello)
+        claims = await self._claims(room, hello)
         now = self.clock.now_ms()
         member_id = claims.member if claims else new_id("m")
         role = claims.role if claims else self._role_for(hello)
@@ -176,7 +229,7 @@ class RoomService:
         self, room_id: str, member_id: str, reply: dict[str, Any], resume: Any
     ) -> Admission:
         role = reply["role"]
-        token = self.tokens.sign(SessionClaims(room_id, member_id, role))
+        token = (await self.tokens()).sign(SessionClaims(room_id, member_id, role))
         seqs = reply["seqs"]
         missed = await self._missed(room_id, resume, reply["epoch"], seqs, member_id)
         snapshot = reply["snapshot"]
@@ -194,10 +247,10 @@ class RoomService:
             raise BadRequest("with an invite, role is participant or observer")
         return str(role)
 
-    def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
+    async def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
         """The token's claims, or None for a newcomer with a valid invite or host key."""
         if "token" in hello:
-            claims = self.tokens.verify(hello["token"])
+            claims = (await self.tokens()).verify(hello["token"])
             if claims is None or claims.room != room.state.id:
                 raise Unauthorized("the session token is not valid for this room")
             return claims
@@ -273,6 +326,12 @@ class RoomService:
                 outcome = await self.backend.transact(room_id, lambda room: room.tick(now))
             except NotFound:
                 continue
+            except (asyncio.CancelledError, BackendUnavailable):
+                raise
+            except Exception:
+                # One broken room must not hold up the others (it stays due).
+                log.exception("ticking room %s failed", room_id)
+                continue
             if outcome.reply.get("expired"):
                 await self.backend.delete_room(room_id)
 
@@ -284,10 +343,17 @@ class RoomService:
         return wait
 
     async def run_presence(self) -> None:
-        """Renew this process's leases; disconnect connections whose process died."""
+        """Renew this process's leases; disconnect connections whose process died.
+
+        Each pass renews before it reaps, and after a failed pass (backend
+        unreachable) the next comes soon: leases are renewed as soon as the
+        backend is back, before they could be taken for lapsed.
+        """
         interval = self.settings.presence_ttl_ms / 3000
         while True:
+            delay = interval
             try:
+                await self.check_continuity()
                 await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
                 orphans = await self.backend.orphaned_connections()
                 unrecorded, self._unrecorded = self._unrecorded, {}
@@ -300,7 +366,7 @@ class RoomService:
             except asyncio.CancelledError:
                 raise
             except BackendUnavailable:
-                pass
+                delay = min(interval, 0.2)
             except Exception:
                 log.exception("presence pass failed")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(delay)

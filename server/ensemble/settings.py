@@ -24,7 +24,8 @@ class Settings:
         metadata={"help": "how long a disconnected member stays before it leaves (ms)"},
     )
     secret: str = field(
-        default="", metadata={"help": "key that signs session tokens (random when unset)"}
+        default="",
+        metadata={"help": "key that signs session tokens (unset: generated, shared through Redis)"},
     )
     max_frame_bytes: int = field(
         default=64 * 1024, metadata={"help": "largest request; larger ones get too_large"}
@@ -32,8 +33,10 @@ class Settings:
     hard_frame_bytes: int = field(
         default=1024 * 1024, metadata={"help": "frames beyond this close the connection"}
     )
-    rate_per_s: float = field(default=20.0, metadata={"help": "requests per second per socket"})
-    rate_burst: int = field(default=40, metadata={"help": "request burst per socket"})
+    rate_per_s: float = field(
+        default=20.0, metadata={"help": "requests per second per member (all its sockets)"}
+    )
+    rate_burst: int = field(default=40, metadata={"help": "request burst per member"})
     abuse_limit: int = field(
         default=50, metadata={"help": "rate-limited requests in a row before closing (4008)"}
     )
@@ -41,11 +44,45 @@ class Settings:
         default=1024, metadata={"help": "frames queued per socket before it is cut loose"}
     )
     history_size: int = field(default=1000, metadata={"help": "events kept per stream"})
+    record_log_size: int = field(
+        default=5000,
+        metadata={"help": "report records (goals, turns, comments, ...) kept per room"},
+    )
+    max_members: int = field(default=500, metadata={"help": "members present in one room"})
+    max_conns_per_member: int = field(
+        default=8, metadata={"help": "sockets one member may hold open (tabs, devices)"}
+    )
+    left_members_kept: int = field(
+        default=100,
+        metadata={"help": "members who left that a room remembers (their tokens still work)"},
+    )
+    idle_room_ms: int = field(
+        default=30 * 60 * 1000,
+        metadata={"help": "an open room with nobody in it closes after this long (ms)"},
+    )
+    rooms_per_minute: float = field(
+        default=10.0, metadata={"help": "rooms one client address may create per minute"}
+    )
+    rooms_burst: int = field(
+        default=20, metadata={"help": "rooms one client address may create in a burst"}
+    )
     room_retention_ms: int = field(
         default=DEFAULT_RETENTION_MS,
         metadata={"help": "how long a closed room (and its report) is kept before deletion"},
     )
-    hello_timeout_ms: int = field(default=10_000, metadata={"help": "time to send hello"})
+    hello_timeout_ms: int = field(
+        default=10_000, metadata={"help": "time from connecting to hello (absolute)"}
+    )
+    close_timeout_ms: int = field(
+        default=10_000,
+        metadata={"help": "time a closing socket gets to take its close frame before it is cut"},
+    )
+    max_connections: int = field(
+        default=20_000, metadata={"help": "open HTTP and WebSocket connections per process"}
+    )
+    header_timeout_ms: int = field(
+        default=10_000, metadata={"help": "time a client gets to send a request's headers"}
+    )
     presence_ttl_ms: int = field(
         default=10_000, metadata={"help": "lease on a connection, refreshed by heartbeats"}
     )

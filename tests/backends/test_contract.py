@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ensemble.core import Forbidden, NotFound
+from ensemble.wire.codec import EncodeError
 from ensemble.wire.packet import Packet
 
 from .collect import Collector
@@ -210,9 +211,42 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
         assert await backend.recent(room_id, key, 10) == []
     assert await backend.next_deadline() is None
     assert room_id not in {r["room_id"] for r in await backend.list_rooms()}
+    assert await backend.records(room_id) == ([], 0)
     with pytest.raises(NotFound):
         await backend.transact(room_id, tick(T0 + 12_000))
     await backend.delete_room(room_id)  # idempotent
+
+
+async def test_a_new_room_is_due_at_its_idle_time(backend_factory):
+    backend = await backend_factory()
+    room = new_room()
+    room.state.limits.idle_ms = 60_000
+    await backend.create_room(room)
+    assert await backend.next_deadline() == T0 + 60_000
+    assert room.state.id in await backend.due_rooms(T0 + 60_000)
+
+
+async def test_report_records_are_kept_in_commit_order_and_bounded(backend_factory):
+    backend = await backend_factory(record_log_size=5)
+    room_id = await room_with_mentor(backend)
+    await backend.transact(room_id, join("p"))
+    for i in range(4):
+        await backend.transact(
+            room_id, request("m", "comment.send", {"text": f"c{i}", "to": "p"})
+        )
+    await backend.transact(room_id, request("m", "reaction.send", {"emoji": "👏", "to": "p"}))
+    records, dropped = await backend.records(room_id)
+    assert [r.get("text", r["kind"]) for r in records] == ["c0", "c1", "c2", "c3", "reaction"]
+    assert dropped == 0
+    # Past the bound, records are counted, not kept; the state never holds them.
+    await backend.transact(room_id, request("m", "comment.send", {"text": "c4", "to": "p"}))
+    records, dropped = await backend.records(room_id)
+    assert len(records) == 5 and dropped == 1
+    room = await backend.load_room(room_id)
+    assert room is not None
+    assert "c4" not in str(room.state.to_dict())
+    report = room.report(T0, records, dropped)
+    assert report["truncated"] == {"records_dropped": 1}
 
 
 async def test_refused_command_still_commits_catch_up_events(backend_factory):
@@ -243,3 +277,31 @@ async def test_presence_with_live_leases_reports_nothing(backend_factory):
     await backend.create_room(room)
     await backend.refresh_presence("node1", {room.state.id: ["c1", "c2"]})
     assert await backend.orphaned_connections() == {}
+
+
+async def test_events_that_cannot_be_encoded_commit_nothing(backend_factory):
+    """Encode before commit: a command whose event cannot be encoded (a lone
+    surrogate that slipped past the input checks) raises EncodeError, and the
+    room's state, seqs and histories are as before; the room goes on."""
+    backend = await backend_factory()
+    room_id = await room_with_mentor(backend)
+    await backend.transact(room_id, request("m", "chat.send", {"text": "before"}))
+    before = await backend.load_room(room_id)
+    assert before is not None
+    history_before = await backend.history(room_id, "room", 0)
+
+    with pytest.raises(EncodeError):
+        await backend.transact(room_id, request("m", "chat.send", {"text": "bad \ud800"}))
+    with pytest.raises(EncodeError):  # the same when the title that changes has it
+        await backend.transact(room_id, join("p\udfff"))
+
+    after = await backend.load_room(room_id)
+    assert after is not None
+    assert after.state.to_dict() == before.state.to_dict()
+    assert await backend.history(room_id, "room", 0) == history_before
+    outcome = await backend.transact(room_id, request("m", "chat.send", {"text": "after"}))
+    assert outcome.error is None
+    history = await backend.history(room_id, "room", 0)
+    assert history is not None
+    assert [p.seq for p in history] == list(range(1, len(history) + 1))
+    assert history[-1].message()["text"] == "after"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ensemble.core import Event, Outcome, Room
+from ensemble.core.state import Limits
 
 T0 = 1_764_000_000_000
 
@@ -12,19 +13,29 @@ T0 = 1_764_000_000_000
 class RoomDriver:
     """Drives one Room with a settable clock and records every event it issues."""
 
-    def __init__(self, grace_ms: int = 15_000, program: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        grace_ms: int = 15_000,
+        program: dict[str, Any] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.now = T0
         self.room = Room.create(
             room_id="r_test", title="Practice", visibility="public", epoch="e1",
             invite="invite-code", host_key="host-key", now=self.now, grace_ms=grace_ms,
-            program=program,
+            program=program, limits=limits,
         )
         self.events: list[Event] = []
+        self.records: list[dict[str, Any]] = []  # the room's record log, as a backend keeps it
         self._conn = 0
 
     def record(self, outcome: Outcome) -> Outcome:
         self.events.extend(outcome.events)
+        self.records.extend(outcome.records)
         return outcome
+
+    def report(self) -> dict[str, Any]:
+        return self.room.report(self.now, self.records)
 
     def join(self, name: str, role: str = "participant") -> str:
         member_id = f"m_{name.lower()}"

@@ -142,4 +142,4 @@ def test_a_closed_room_expires_after_its_retention():
     d.do(mia, "room.close")
     assert d.room.tick(d.now + 4_999).reply == {}
     assert d.room.tick(d.now + 5_000).reply == {"expired": True}
-    assert d.room.report(d.now)["room"]["closed_at"] == d.now  # readable until then
+    assert d.report()["room"]["closed_at"] == d.now  # readable until then

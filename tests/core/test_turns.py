@@ -84,5 +84,5 @@ def test_turn_lengths_are_recorded_for_the_report():
     d.now += 4000
     d.do(a, "turn.pass")
     d.now += 1500
-    report = d.room.report(d.now)
+    report = d.report()
     assert [(t["member_id"], t["ms"]) for t in report["turns"]] == [(a, 4000), (b, 1500)]

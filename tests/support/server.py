@@ -39,7 +39,11 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout: float = 15.0) -> ServerProcess:
-        env = {**os.environ, "ENSEMBLE_SECRET": "test-secret", **self.env}
+        # Tests create many rooms from one address: the creation limit is
+        # raised unless a test sets it (the limit itself has its own test).
+        env = {**os.environ, "ENSEMBLE_SECRET": "test-secret",
+               "ENSEMBLE_ROOMS_PER_MINUTE": "100000", "ENSEMBLE_ROOMS_BURST": "100000",
+               **self.env}
         self.log_path = self.log_path or Path(tempfile.gettempdir()) / f"ensemble-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(

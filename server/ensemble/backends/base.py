@@ -9,14 +9,17 @@ fans events out to the processes that serve the room's members.
 * **Atomic commit.** `transact` runs a pure command on the room's current
   state and then, in ONE step: checks nobody committed in between (retrying
   the command on the fresh state if somebody did), stores the new state,
-  appends the events to their bounded histories, records the room's next
-  deadline and publishes the events. So the order of publication is the order
+  appends the events to their bounded histories and the outcome's report
+  records to the room's record log, records the room's next deadline and
+  publishes the events. So the order of publication is the order
   of commits, and seqs are gapless in history and on the channel.
 * **Who writes.** Any process may write any room; the commit's version check
   is the only lock.
 * **Delivery.** Listeners of a room get each published packet at most once and
   in commit order. Pub/sub may lose packets (a broken connection): listeners
   detect that from the seqs and read `history`.
+* **Continuity.** A backend that can lose its data (Redis restarted empty)
+  says so through `continuity`, and is not `ready` until it was asked.
 * **Presence.** A process refreshes leases on its live connections; when a
   process dies its leases lapse and `orphaned_connections` reports them so a
   survivor can disconnect them in the room.
@@ -47,7 +50,19 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
     async def ready(self) -> bool:
-        """Whether the backend answers now."""
+        """Whether the backend answers now and still holds what `continuity` last saw."""
+
+    async def continuity(self) -> bool:
+        """Whether the backend still holds the data it held at the last call.
+
+        False (once) after it lost everything, e.g. Redis restarted without
+        persistence or was flushed: the caller then finds out which of its
+        rooms are gone. A marker written at the first call tells.
+        """
+
+    async def shared_key(self, candidate: str) -> str:
+        """The token-signing key all processes on this backend use: the one
+        stored, or `candidate`, stored now if none is."""
 
     async def create_room(self, room: Room) -> None: ...
 
@@ -60,8 +75,8 @@ class Backend(Protocol):
     async def transact(self, room_id: str, command: Command) -> Outcome:
         """Apply `command` and commit its outcome atomically (see the module doc).
 
-        Raises NotFound when there is no such room. A refused command (outcome
-        with an `error`) still commits the events it carries.
+        Raises RoomGone (a NotFound) when there is no such room. A refused
+        command (outcome with an `error`) still commits the events it carries.
         """
 
     async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:
@@ -69,6 +84,10 @@ class Backend(Protocol):
 
     async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
         """The latest `count` packets of one history, oldest first."""
+
+    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+        """The room's report records in commit order, and how many were dropped
+        because the log was full (`settings.record_log_size`)."""
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         """Summaries of the public open rooms."""

@@ -12,10 +12,19 @@ tag ``{room_id}``, so on a Redis Cluster a room lives on one shard):
 * ``<prefix>:{room}:ch`` -- the pub/sub channel: one message per commit, a
   msgpack array of ``Packet.to_bytes()``, in commit order.
 * ``<prefix>:{room}:leases`` -- zset ``<node>|<conn>`` scored by lease expiry.
+* ``<prefix>:{room}:log`` -- list of the report's records (msgpack maps), at
+  most ``settings.record_log_size``; the state hash counts the overflow in
+  ``dropped``.
+* ``<prefix>:{room}:hkeys`` -- set of the room's history stream keys, so
+  deletion finds the direct histories of members the state has forgotten.
+* ``<prefix>:{room}:lease_clock`` -- server time of the last lease call on the
+  room; a longer silence than a heartbeat allows is a stall nobody is blamed for.
 
 And three indexes across rooms: ``<prefix>:schedule`` (zset room -> next
 deadline), ``<prefix>:public`` (set of listed rooms), ``<prefix>:presence``
-(set of rooms that have leases).
+(set of rooms that have leases). Two plain keys: ``<prefix>:run`` (a marker
+written once; its loss means Redis lost its data) and ``<prefix>:signing_key``
+(the token key shared by processes started without ``ENSEMBLE_SECRET``).
 
 **Commit.** ``transact`` loads state and version, rebuilds the room, runs the
 pure command, encodes each event once (`Packet.of`), then ONE Lua script
@@ -83,9 +92,10 @@ from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable, Command, Listener
-from ensemble.core import NotFound, Outcome, Room
+from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
 from ensemble.settings import Settings
+from ensemble.wire.codec import EncodeError
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -119,7 +129,10 @@ def _fields_of(obj: Any) -> dict[str, Any]:
 
 def dump_state(state: RoomState) -> bytes:
     """The stored form of a room: msgpack of `state.to_dict()`."""
-    return msgpack.packb(state, default=_fields_of, use_bin_type=True)
+    try:
+        return msgpack.packb(state, default=_fields_of, use_bin_type=True)
+    except (ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        raise EncodeError(f"cannot store room {state.id}: {type(exc).__name__}") from exc
 
 
 def _unpack(data: bytes) -> Any:
@@ -163,6 +176,7 @@ class RedisBackend:
             raise ValueError("RedisBackend needs settings.redis_url (redis://HOST:PORT/DB)")
         self._url = settings.redis_url
         self._history_size = settings.history_size
+        self._record_log_size = settings.record_log_size
         self._presence_ttl_ms = settings.presence_ttl_ms
         self._prefix = prefix
         self._socket_timeout = socket_timeout
@@ -183,6 +197,7 @@ class RedisBackend:
         self._pubsub: Any = None
         self._outstanding: dict[bytes, int] = {}
         self._connected = asyncio.Event()
+        self._run_id: bytes | None = None
 
     # -- keys ------------------------------------------------------------------
 
@@ -203,6 +218,14 @@ class RedisBackend:
     @property
     def _presence_rooms(self) -> str:
         return f"{self._prefix}:presence"
+
+    @property
+    def _run_key(self) -> str:
+        return f"{self._prefix}:run"
+
+    @property
+    def _signing_key(self) -> str:
+        return f"{self._prefix}:signing_key"
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -256,11 +279,31 @@ class RedisBackend:
         return self._redis
 
     async def ready(self) -> bool:
+        """Redis answers and still holds the run marker `continuity` last saw."""
         try:
             async with asyncio.timeout(self._socket_timeout):
-                return bool(await self.redis.ping())
+                if self._run_id is None:
+                    await self.continuity()  # the first call: nothing was known to lose
+                marker = await self.redis.get(self._run_key)
         except Exception:  # any failure means "not ready"
             return False
+        return marker is not None and marker == self._run_id
+
+    async def continuity(self) -> bool:
+        """A run marker, written once (SET NX) by the first process on an empty
+        Redis, tells whether Redis kept its data: gone or replaced means it was
+        restarted without persistence or flushed since the last call."""
+        with _unavailable():
+            await self.redis.set(self._run_key, secrets.token_hex(8), nx=True)
+            marker = await self.redis.get(self._run_key)
+        known, self._run_id = self._run_id, marker
+        return known is None or known == marker
+
+    async def shared_key(self, candidate: str) -> str:
+        with _unavailable():
+            await self.redis.set(self._signing_key, candidate.encode(), nx=True)
+            stored = await self.redis.get(self._signing_key)
+        return candidate if stored is None else stored.decode()
 
     # -- rooms -----------------------------------------------------------------
 
@@ -270,13 +313,11 @@ class RedisBackend:
             raise ValueError(f"room {room.state.id} exists already")
 
     async def delete_room(self, room_id: str) -> None:
-        room = await self.load_room(room_id)
-        names = ["state", "leases", "h:room", "h:mentors"]
-        if room is not None:
-            names += [f"h:direct:{member_id}" for member_id in room.state.members]
+        names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
         with _unavailable():
+            histories = await self.redis.smembers(self._key(room_id, "hkeys"))
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(*(self._key(room_id, name) for name in names))
+                pipe.delete(*(self._key(room_id, name) for name in names), *histories)
                 pipe.zrem(self._schedule, room_id)
                 pipe.srem(self._public, room_id)
                 pipe.srem(self._presence_rooms, room_id)
@@ -297,25 +338,39 @@ class RedisBackend:
                         self._key(room_id, "state"), ["data", "v"]
                     )
                 if data is None or version is None:
-                    raise NotFound(f"no room {room_id}")
+                    raise RoomGone(f"no room {room_id}")
                 room = Room(RoomState.from_dict(_unpack(data)))
                 outcome = command(room)
-                if not outcome.events and dump_state(room.state) == data:
-                    return outcome  # nothing happened: nothing to write
+                # Encoded before the commit: if this raises, nothing is written.
                 packets = [Packet.of(event) for event in outcome.events]
-                status, _ = await self._write(room, int(version), packets)
+                if not packets and not outcome.records and dump_state(room.state) == data:
+                    return outcome  # nothing happened: nothing to write
+                status, _ = await self._write(room, int(version), packets, outcome.records)
                 if status in (COMMITTED, ALREADY):
                     return outcome
                 if status == MISSING:
-                    raise NotFound(f"no room {room_id}")
+                    raise RoomGone(f"no room {room_id}")
                 await asyncio.sleep(self._conflict_backoff.compute(attempt + 1))
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
-    async def _write(self, room: Room, expected: int, packets: list[Packet]) -> tuple[int, int]:
+    async def _write(
+        self,
+        room: Room,
+        expected: int,
+        packets: list[Packet],
+        records: list[dict[str, Any]] | None = None,
+    ) -> tuple[int, int]:
+        records = records or []
         room_id = room.state.id
         deadline = room.next_deadline()
         listed = room.state.visibility == "public" and not room.closed
-        keys = [self._key(room_id, "state"), self._schedule, self._public]
+        keys = [
+            self._key(room_id, "state"),
+            self._schedule,
+            self._public,
+            self._key(room_id, "log"),
+            self._key(room_id, "hkeys"),
+        ]
         args: list[Any] = [
             expected,
             secrets.token_bytes(12),
@@ -327,6 +382,9 @@ class RedisBackend:
             self._history_size,
             self._channel(room_id),
             _pack([p.to_bytes() for p in packets]) if packets else b"",
+            self._record_log_size,
+            len(records),
+            *(_pack(record) for record in records),
         ]
         for packet in packets:
             keys.append(self._key(room_id, f"h:{packet.key}"))
@@ -369,6 +427,14 @@ class RedisBackend:
             entries = await self.redis.xrevrange(self._key(room_id, f"h:{key}"), count=count)
         return [Packet.from_bytes(fields[b"p"]) for _, fields in reversed(entries)]
 
+    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+        with _unavailable():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrange(self._key(room_id, "log"), 0, -1)
+                pipe.hget(self._key(room_id, "state"), "dropped")
+                log, dropped = await pipe.execute()
+        return [_unpack(r) for r in log], int(dropped or 0)
+
     async def list_rooms(self) -> list[dict[str, Any]]:
         with _unavailable():
             ids = sorted(await self.redis.smembers(self._public))
@@ -406,10 +472,19 @@ class RedisBackend:
                 await self.redis.sadd(self._presence_rooms, *rooms)
             for room_id in [*rooms, *gone]:
                 await self._presence(
-                    keys=[self._key(room_id, "leases")],
-                    args=["refresh", node_id, self._presence_ttl_ms, *rooms.get(room_id, [])],
+                    keys=self._lease_keys(room_id),
+                    args=["refresh", *self._lease_args, node_id, *rooms.get(room_id, [])],
                 )
         self._lease_rooms = set(rooms)
+
+    def _lease_keys(self, room_id: str) -> list[str]:
+        return [self._key(room_id, "leases"), self._key(room_id, "lease_clock")]
+
+    @property
+    def _lease_args(self) -> list[int]:
+        """ttl, and the silence after which a stall is assumed (redis_presence.lua):
+        half a ttl, 1.5 heartbeats, since live processes call every heartbeat."""
+        return [self._presence_ttl_ms, self._presence_ttl_ms // 2]
 
     async def orphaned_connections(self) -> dict[str, list[str]]:
         orphans: dict[str, list[str]] = {}
@@ -417,7 +492,7 @@ class RedisBackend:
             for raw in await self.redis.smembers(self._presence_rooms):
                 room_id = raw.decode()
                 expired, left = await self._presence(
-                    keys=[self._key(room_id, "leases")], args=["reap"]
+                    keys=self._lease_keys(room_id), args=["reap", *self._lease_args]
                 )
                 if expired:
                     orphans[room_id] = [m.decode().partition("|")[2] for m in expired]

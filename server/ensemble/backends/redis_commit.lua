@@ -2,10 +2,12 @@
 -- schedule, public listing, publication. No product rule lives here: every
 -- value was computed by the pure core in the calling process.
 --
--- KEYS[1] state hash            (fields: data, summary, v, c)
+-- KEYS[1] state hash            (fields: data, summary, v, c, dropped)
 -- KEYS[2] schedule zset         (room id -> next deadline ms)
 -- KEYS[3] public rooms set
--- KEYS[4..] one history stream per packet, in commit order (may repeat)
+-- KEYS[4] record log list       (the report's records, bounded)
+-- KEYS[5] history names set     (every history key of the room, for deletion)
+-- KEYS[6..] one history stream per packet, in commit order (may repeat)
 -- ARGV[1] expected version, or -1 to create a room that must not exist yet
 -- ARGV[2] commit token (makes a retried EVALSHA idempotent)
 -- ARGV[3] state bytes           ARGV[4] summary bytes
@@ -13,7 +15,8 @@
 -- ARGV[7] "1" listed publicly, "0" not
 -- ARGV[8] history size          ARGV[9] channel
 -- ARGV[10] publication payload or "" for none
--- ARGV[11..] per packet: stream entry id, packet bytes
+-- ARGV[11] record log size      ARGV[12] number of records n
+-- ARGV[13..12+n] records, then per packet: stream entry id, packet bytes
 --
 -- Returns {status, version}: 1 committed, 2 this token already committed,
 -- 0 version conflict (or the room already exists when creating),
@@ -40,10 +43,25 @@ end
 local version = expected + 1
 redis.call('HSET', KEYS[1], 'data', ARGV[3], 'summary', ARGV[4], 'v', version, 'c', ARGV[2])
 
+local records = tonumber(ARGV[12])
+if records > 0 then
+  local room_left = tonumber(ARGV[11]) - redis.call('LLEN', KEYS[4])
+  for i = 13, 12 + records do
+    if room_left > 0 then
+      redis.call('RPUSH', KEYS[4], ARGV[i])
+      room_left = room_left - 1
+    else
+      redis.call('HINCRBY', KEYS[1], 'dropped', 1)
+    end
+  end
+end
+
 local size = ARGV[8]
-for i = 4, #KEYS do
-  local arg = 11 + (i - 4) * 2
+local first = 13 + records
+for i = 6, #KEYS do
+  local arg = first + (i - 6) * 2
   redis.call('XADD', KEYS[i], 'MAXLEN', '=', size, ARGV[arg], 'p', ARGV[arg + 1])
+  redis.call('SADD', KEYS[5], KEYS[i])
 end
 
 if ARGV[6] == '' then

@@ -152,6 +152,51 @@ def advance_phase(room: Room, at: int) -> None:
     _next_phase(room, at)
 
 
+def skip_phases(room: Room, until: int, most: int) -> None:
+    """Jump over a long backlog of phase ends due by `until`.
+
+    When more than `most` phases ended unserved (every process was down), the
+    sprint moves on to the phase that all but the last of them lead to, with
+    its timer where it would be, without an event for each skipped phase; the
+    last due phase end then fires as usual (entering the phase current at
+    that instant, or finishing the sprint).
+    """
+    sprint = room.state.sprint
+    end = phase_deadline(room)
+    if end is None or end > until:
+        return
+    position = (sprint.round, sprint.phase_index)
+    steps: list[tuple[int, int, int]] = []  # (round, index, start) of each phase entered
+    while end <= until:
+        following = _successor(sprint, *position)
+        if following is None:
+            break
+        steps.append((*following, end))
+        position = following
+        end += sprint.phases[following[1]]["duration_ms"]
+    due = len(steps) + (1 if end <= until else 0)  # + the sprint's end, if due
+    if due <= most:
+        return
+    round_, index, start = steps[-1] if end <= until else steps[-2]
+    sprint.round, sprint.phase_index = round_, index
+    phase = sprint.phases[index]
+    room.state.timer = Timer("running", phase["name"], phase["duration_ms"],
+                             start + phase["duration_ms"])
+
+
+def _successor(sprint: Sprint, round_: int, index: int) -> tuple[int, int] | None:
+    """The next phase that runs after (round_, index), or None at the sprint's end."""
+    while True:
+        if index + 1 < len(sprint.phases):
+            index += 1
+        elif round_ < sprint.rounds:
+            round_, index = round_ + 1, 0
+        else:
+            return None
+        if _runs_in(sprint, round_, index):
+            return round_, index
+
+
 def _runs_in(sprint: Sprint, round_: int, index: int) -> bool:
     """Check-in opens the first round only; check-out closes the last round only."""
     kind = sprint.phases[index]["kind"]
@@ -164,18 +209,11 @@ def _runs_in(sprint: Sprint, round_: int, index: int) -> bool:
 
 def _next_phase(room: Room, at: int, *, announce: bool = False) -> None:
     sprint = room.state.sprint
-    round_, index = sprint.round, sprint.phase_index
-    while True:
-        if index + 1 < len(sprint.phases):
-            index += 1
-        elif round_ < sprint.rounds:
-            round_, index = round_ + 1, 0
-        else:
-            _finish(room, at)
-            return
-        if _runs_in(sprint, round_, index):
-            break
-    sprint.round, sprint.phase_index = round_, index
+    following = _successor(sprint, sprint.round, sprint.phase_index)
+    if following is None:
+        _finish(room, at)
+        return
+    sprint.round, sprint.phase_index = following
     if announce:
         room.emit("sprint.changed", {"sprint": sprint.public()}, at=at)
     _enter_phase(room, at)

@@ -62,10 +62,15 @@ class Event:
 class Outcome:
     """The result of one command: the events it issued and the reply to the sender.
 
-    A refused command carries its `error`; its `events` are then only the
-    transitions that fell due before it, which must be committed all the same.
+    `records` are what the session report needs and the state no longer holds
+    (finished goals, turns, comments, reactions, attendance of members who
+    left): plain maps with a `kind`, appended to the room's record log in the
+    same commit. A refused command carries its `error`; its `events` and
+    `records` are then only those of the transitions that fell due before it,
+    which must be committed all the same.
     """
 
     events: list[Event] = field(default_factory=list)
     reply: dict[str, Any] = field(default_factory=dict)
     error: DomainError | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)

@@ -6,55 +6,41 @@ from typing import TYPE_CHECKING, Any
 
 from ensemble.core.errors import BadRequest, Conflict
 from ensemble.core.events import DIRECT, MENTORS
-from ensemble.core.state import MENTOR, CommentRecord, GoalRecord
+from ensemble.core.state import MENTOR, GoalRecord
 
 if TYPE_CHECKING:
     from ensemble.core.room import Room
 
 
-def current_goal(room: Room, member_id: str) -> GoalRecord | None:
-    for goal in reversed(room.state.goals):
-        if goal.member_id == member_id:
-            return goal
-    return None
-
-
 def current_goals(room: Room) -> dict[str, dict[str, Any]]:
-    goals: dict[str, dict[str, Any]] = {}
-    for goal in room.state.goals:
-        if room.state.members[goal.member_id].present:
-            goals[goal.member_id] = goal.public()
-    return goals
+    members = room.state.members
+    return {m: goal.public() for m, goal in room.state.goals.items() if members[m].present}
 
 
 def received_counts(room: Room) -> dict[str, int]:
     """Comments and reactions each present member received (what mentors see)."""
-    counts: dict[str, int] = {}
-    for comment in room.state.comments:
-        counts[comment.to] = counts.get(comment.to, 0) + 1
-    for member_id, reactions in room.state.reactions.items():
-        counts[member_id] = counts.get(member_id, 0) + sum(reactions.values())
-    return {m: n for m, n in counts.items() if room.state.members[m].present}
+    return {m.id: m.received for m in room.present_members() if m.received}
 
 
 def goal_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
-    goal = current_goal(room, actor)
+    goal = room.state.goals.get(actor)
     if goal is not None and goal.result is None:
         goal.text = payload["text"]  # still open: the member restates it
     else:
-        room.state.goals.append(
-            GoalRecord(actor, payload["text"], room.now, room.state.sprint.round)
+        room.state.goals[actor] = GoalRecord(
+            actor, payload["text"], room.now, room.state.sprint.round
         )
     room.emit("goal.set", {"member_id": actor, "text": payload["text"]})
 
 
 def goal_check(room: Room, actor: str, payload: dict[str, Any]) -> None:
-    goal = current_goal(room, actor)
+    goal = room.state.goals.get(actor)
     if goal is None:
         raise Conflict("set a goal before checking out")
     goal.result = payload["result"]
     goal.note = payload.get("note", "")
     goal.checked_at = room.now
+    room.record(goal.record())
     room.emit(
         "goal.checked",
         {"member_id": actor, "result": goal.result, "note": goal.note},
@@ -68,9 +54,9 @@ def chat_send(room: Room, actor: str, payload: dict[str, Any]) -> None:
 def reaction_send(room: Room, actor: str, payload: dict[str, Any]) -> None:
     to = payload.get("to")
     if to is not None:
-        room.member(to)
-        counts = room.state.reactions.setdefault(to, {})
-        counts[payload["emoji"]] = counts.get(payload["emoji"], 0) + 1
+        room.member(to).received += 1
+        room.record({"kind": "reaction", "to": to, "by": actor, "emoji": payload["emoji"],
+                     "at": room.now})
     room.emit("reaction", {"emoji": payload["emoji"], "to": to})
 
 
@@ -79,15 +65,14 @@ def comment_send(room: Room, actor: str, payload: dict[str, Any]) -> dict[str, A
     private = bool(payload.get("private", False))
     if private and to is None:
         raise BadRequest("a private comment needs `to`")
-    if to is not None:
-        room.member(to)
+    target = room.member(to) if to is not None else None
     if to == actor:
         raise Conflict("a comment goes to someone else")
     fields = {"text": payload["text"], "to": to, "private": private, "anchor": anchor(room)}
-    if to is not None:
-        room.state.comments.append(
-            CommentRecord(to, actor, payload["text"], private, room.now, fields["anchor"])
-        )
+    if target is not None:
+        target.received += 1
+        room.record({"kind": "comment", "to": to, "by": actor, "text": payload["text"],
+                     "private": private, "at": room.now, "anchor": fields["anchor"]})
     if not private:
         room.emit("comment", fields)
         return {"anchor": fields["anchor"]}

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ensemble.core import turns
 from ensemble.core.errors import Conflict, Unauthorized
+from ensemble.core.events import DIRECT, history_key
 from ensemble.core.state import MENTOR, Member
 
 if TYPE_CHECKING:
@@ -15,10 +16,12 @@ if TYPE_CHECKING:
 def join(room: Room, member_id: str, name: str, role: str, conn_id: str) -> dict[str, Any]:
     if member_id in room.state.members:
         raise Conflict(f"member id {member_id} is taken")
+    _check_room_for_one_more(room)
     member = Member(id=member_id, name=name, role=role, joined_at=room.now)
     room.state.members[member_id] = member
+    room.state.ever_joined = True
     room.actor = member_id
-    _open(member, conn_id, room.now)
+    _open(room, member, conn_id)
     room.emit("member.joined", {"member": member.public()})
     turns.member_arrived(room, member)
     return {"member_id": member_id, "role": role}
@@ -30,15 +33,18 @@ def connect(room: Room, member_id: str, conn_id: str) -> dict[str, Any]:
         raise Unauthorized("this session is no longer a member of the room")
     if not member.present:
         # Back after the grace period: the same member enters again.
+        _check_room_for_one_more(room)
         member.left_at = None
         member.leave_at = None
-        _open(member, conn_id, room.now)
+        _open(room, member, conn_id)
         room.emit("member.joined", {"member": member.public()})
         turns.member_arrived(room, member)
     else:
+        if len(member.conns) >= room.state.limits.max_conns:
+            raise Conflict(f"a member has at most {room.state.limits.max_conns} connections")
         was_connected = member.connected
         member.leave_at = None
-        _open(member, conn_id, room.now)
+        _open(room, member, conn_id)
         if not was_connected:
             _emit_status(room, member)
     return {"member_id": member_id, "role": member.role}
@@ -95,15 +101,27 @@ def remove(room: Room, actor: str, payload: dict[str, Any]) -> None:
 
 
 def close_room(room: Room, actor: str, payload: dict[str, Any]) -> None:
+    _close_room(room, room.now, "closed")
+
+
+def close_idle(room: Room, at: int) -> None:
+    """Nobody came back for the room's idle time: it closes by itself."""
+    room.actor = None
+    _close_room(room, at, "idle")
+
+
+def _close_room(room: Room, at: int, reason: str) -> None:
     state = room.state
     for member in room.present_members():
         if member.connected:
-            _close(member, room.now)
-        member.left_at = room.now
+            _close(member, at)
+        member.left_at = at
         member.leave_at = None
+        _record_departure(room, member)
     state.turns.ends_at = None
-    state.closed_at = room.now
-    room.emit("room.closed", {})
+    state.closed_at = at
+    state.empty_since = None
+    room.emit("room.closed", {"reason": reason}, at=at)
 
 
 def _leave(room: Room, member: Member, at: int, reason: str) -> None:
@@ -111,12 +129,50 @@ def _leave(room: Room, member: Member, at: int, reason: str) -> None:
     member.leave_at = None
     turns.member_gone(room, member, at)
     room.emit("member.left", {"member_id": member.id, "reason": reason}, at=at)
+    _record_departure(room, member)
+    if not room.present_members():
+        room.state.empty_since = at
+    _forget_departed(room)
 
 
-def _open(member: Member, conn_id: str, now: int) -> None:
+def _record_departure(room: Room, member: Member) -> None:
+    """What the report keeps of a member who left, should the state forget them."""
+    room.record({"kind": "attendance", "member_id": member.id, "name": member.name,
+                 "role": member.role, "joined_at": member.joined_at,
+                 "left_at": member.left_at, "present_ms": member.present_ms})
+    goal = room.state.goals.get(member.id)
+    if goal is not None and goal.result is None:
+        room.record(goal.record())
+
+
+def _forget_departed(room: Room) -> None:
+    """Keep only the latest `left_kept` members who left: their records hold the rest.
+
+    A forgotten member's token no longer works (they join again with the invite).
+    """
+    state = room.state
+    departed = [m for m in state.members.values() if not m.present]
+    excess = len(departed) - state.limits.left_kept
+    if excess <= 0:
+        return
+    departed.sort(key=lambda m: m.left_at or 0)
+    for member in departed[:excess]:
+        del state.members[member.id]
+        state.goals.pop(member.id, None)
+        state.seqs.pop(history_key(DIRECT, member.id), None)
+
+
+def _check_room_for_one_more(room: Room) -> None:
+    limit = room.state.limits.max_members
+    if len(room.present_members()) >= limit:
+        raise Conflict(f"the room is full ({limit} members)")
+
+
+def _open(room: Room, member: Member, conn_id: str) -> None:
     if not member.conns:
-        member.connected_since = now
+        member.connected_since = room.now
     member.conns.append(conn_id)
+    room.state.empty_since = None
 
 
 def _close(member: Member, now: int) -> None:

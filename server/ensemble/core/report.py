@@ -1,4 +1,10 @@
-"""The session report: attendance, goals, turns and feedback received."""
+"""The session report: attendance, goals, turns and feedback received.
+
+Built from two sources: the live state (members still known, current goals,
+the turn being taken) and the room's record log (`Outcome.records`: finished
+goals, turns taken, comments, reactions, attendance of members who left).
+Where both know a member or a goal, the state is the newer word.
+"""
 
 from __future__ import annotations
 
@@ -7,80 +13,19 @@ from typing import Any
 from ensemble.core.state import OBSERVER, RoomState
 
 
-def build_report(state: RoomState, now: int) -> dict[str, Any]:
+def build_report(
+    state: RoomState, records: list[dict[str, Any]], now: int, dropped: int = 0
+) -> dict[str, Any]:
     end = state.closed_at if state.closed_at is not None else now
-    names = {m.id: m.name for m in state.members.values()}
-    attendees = [m for m in state.members.values() if m.role != OBSERVER]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_kind.setdefault(record["kind"], []).append(record)
 
-    attendance = []
-    for m in attendees:
-        present = m.present_ms
-        if m.connected_since is not None:
-            present += max(0, end - m.connected_since)
-        attendance.append({
-            "member_id": m.id,
-            "name": m.name,
-            "role": m.role,
-            "joined_at": m.joined_at,
-            "left_at": m.left_at,
-            "present_ms": present,
-        })
+    people = _people(state, by_kind.get("attendance", []), end)
+    names = {member_id: person["name"] for member_id, person in people.items()}
+    attendees = [p for p in people.values() if p["role"] != OBSERVER]
 
-    goals = [
-        {
-            "member_id": g.member_id,
-            "name": names[g.member_id],
-            "text": g.text,
-            "round": g.round,
-            "result": g.result,
-            "note": g.note,
-            "set_at": g.set_at,
-            "checked_at": g.checked_at,
-        }
-        for g in state.goals
-    ]
-
-    turns = [
-        {
-            "member_id": t.member_id,
-            "name": names[t.member_id],
-            "started_at": t.started_at,
-            "ended_at": t.ended_at,
-            "ms": t.ended_at - t.started_at,
-        }
-        for t in state.turn_log
-    ]
-    if state.turns.current is not None and state.turns.started_at is not None:
-        turns.append({
-            "member_id": state.turns.current,
-            "name": names[state.turns.current],
-            "started_at": state.turns.started_at,
-            "ended_at": None,
-            "ms": end - state.turns.started_at,
-        })
-
-    feedback = []
-    for m in attendees:
-        comments = [
-            {
-                "from": c.by,
-                "from_name": names.get(c.by, ""),
-                "text": c.text,
-                "private": c.private,
-                "at": c.at,
-                "anchor": c.anchor,
-            }
-            for c in state.comments
-            if c.to == m.id
-        ]
-        feedback.append({
-            "member_id": m.id,
-            "name": m.name,
-            "comments": comments,
-            "reactions": dict(state.reactions.get(m.id, {})),
-        })
-
-    return {
+    report = {
         "room": {
             "id": state.id,
             "title": state.title,
@@ -89,8 +34,121 @@ def build_report(state: RoomState, now: int) -> dict[str, Any]:
             "closed_at": state.closed_at,
         },
         "generated_at": now,
-        "attendance": attendance,
-        "goals": goals,
-        "turns": turns,
-        "feedback": feedback,
+        "attendance": attendees,
+        "goals": _goals(state, by_kind.get("goal", []), names),
+        "turns": _turns(state, by_kind.get("turn", []), names, end),
+        "feedback": _feedback(
+            attendees, by_kind.get("comment", []), by_kind.get("reaction", []), names
+        ),
     }
+    if dropped:
+        # The record log is bounded; say how much of it overflowed.
+        report["truncated"] = {"records_dropped": dropped}
+    return report
+
+
+def _people(
+    state: RoomState, departures: list[dict[str, Any]], end: int
+) -> dict[str, dict[str, Any]]:
+    """Everyone who came, in order of arrival: the state's members, and the
+    members it forgot as their latest departure record has them."""
+    people: dict[str, dict[str, Any]] = {}
+    for record in departures:
+        people[record["member_id"]] = {
+            "member_id": record["member_id"],
+            "name": record["name"],
+            "role": record["role"],
+            "joined_at": record["joined_at"],
+            "left_at": record["left_at"],
+            "present_ms": record["present_ms"],
+        }
+    for m in state.members.values():
+        present = m.present_ms
+        if m.connected_since is not None:
+            present += max(0, end - m.connected_since)
+        people[m.id] = {
+            "member_id": m.id,
+            "name": m.name,
+            "role": m.role,
+            "joined_at": m.joined_at,
+            "left_at": m.left_at,
+            "present_ms": present,
+        }
+    return dict(sorted(people.items(), key=lambda item: item[1]["joined_at"]))
+
+
+def _goals(
+    state: RoomState, records: list[dict[str, Any]], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    goals: dict[tuple[str, int], dict[str, Any]] = {}
+    for record in [*records, *(g.record() for g in state.goals.values())]:
+        goals[(record["member_id"], record["set_at"])] = record  # the latest word wins
+    return [
+        {
+            "member_id": g["member_id"],
+            "name": names.get(g["member_id"], ""),
+            "text": g["text"],
+            "round": g["round"],
+            "result": g["result"],
+            "note": g["note"],
+            "set_at": g["set_at"],
+            "checked_at": g["checked_at"],
+        }
+        for g in sorted(goals.values(), key=lambda g: g["set_at"])
+    ]
+
+
+def _turns(
+    state: RoomState, records: list[dict[str, Any]], names: dict[str, str], end: int
+) -> list[dict[str, Any]]:
+    turns = [
+        {
+            "member_id": t["member_id"],
+            "name": names.get(t["member_id"], ""),
+            "started_at": t["started_at"],
+            "ended_at": t["ended_at"],
+            "ms": t["ended_at"] - t["started_at"],
+        }
+        for t in records
+    ]
+    current = state.turns
+    if current.current is not None and current.started_at is not None:
+        turns.append({
+            "member_id": current.current,
+            "name": names.get(current.current, ""),
+            "started_at": current.started_at,
+            "ended_at": None,
+            "ms": end - current.started_at,
+        })
+    return turns
+
+
+def _feedback(
+    attendees: list[dict[str, Any]],
+    comments: list[dict[str, Any]],
+    reactions: list[dict[str, Any]],
+    names: dict[str, str],
+) -> list[dict[str, Any]]:
+    received: dict[str, list[dict[str, Any]]] = {}
+    for c in comments:
+        received.setdefault(c["to"], []).append({
+            "from": c["by"],
+            "from_name": names.get(c["by"], ""),
+            "text": c["text"],
+            "private": c["private"],
+            "at": c["at"],
+            "anchor": c["anchor"],
+        })
+    counts: dict[str, dict[str, int]] = {}
+    for r in reactions:
+        emoji = counts.setdefault(r["to"], {})
+        emoji[r["emoji"]] = emoji.get(r["emoji"], 0) + 1
+    return [
+        {
+            "member_id": p["member_id"],
+            "name": p["name"],
+            "comments": received.get(p["member_id"], []),
+            "reactions": counts.get(p["member_id"], {}),
+        }
+        for p in attendees
+    ]

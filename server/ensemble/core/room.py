@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ensemble.core import clock, feedback, presence, turns
-from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember, NotFound
 from ensemble.core.events import ROOM, Event, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
@@ -23,6 +23,7 @@ from ensemble.core.state import (
     MENTOR,
     OBSERVER,
     PARTICIPANT,
+    Limits,
     Member,
     RoomState,
 )
@@ -66,6 +67,10 @@ HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
     "room.close": (MENTORS_ONLY, presence.close_room),
 }
 
+# Due transitions of one repeating kind beyond which the catch-up jumps.
+SKIP_AFTER = 100
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -78,6 +83,7 @@ class Room:
         self.now = 0
         self.actor: str | None = None
         self._events: list[Event] = []
+        self._records: list[dict[str, Any]] = []
 
     @classmethod
     def create(
@@ -93,6 +99,7 @@ class Room:
         grace_ms: int,
         retention_ms: int = DEFAULT_RETENTION_MS,
         program: dict[str, Any] | None = None,
+        limits: Limits | None = None,
     ) -> Room:
         if program is not None:
             clock.check_program(program["phases"], program["rounds"])
@@ -108,6 +115,8 @@ class Room:
                 grace_ms=grace_ms,
                 retention_ms=retention_ms,
                 program=program,
+                limits=limits or Limits(),
+                empty_since=now,
             )
         )
 
@@ -144,7 +153,10 @@ class Room:
         roles, handler = HANDLERS[type]
 
         def apply() -> dict[str, Any] | None:
-            member = self.member(actor)
+            member = self.state.members.get(actor)
+            if member is None or not member.present:
+                removed = member is not None and member.removed
+                raise NotAMember(f"you are no longer in this room ({actor})", removed=removed)
             if member.role not in roles:
                 raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
             return handler(self, actor, payload)
@@ -155,7 +167,8 @@ class Room:
         """Apply what has fallen due by `now`.
 
         A closed room past its retention replies `{"expired": True}`: the
-        caller deletes it.
+        caller deletes it. An open room that stayed empty for its idle time
+        closes here.
         """
         return self._run(
             now, None, lambda: {"expired": True} if self.expired(now) else None, allow_closed=True
@@ -171,6 +184,7 @@ class Room:
     ) -> Outcome:
         self.now = max(now, self.now)
         self._events = []
+        self._records = []
         self.actor = None
         try:
             if self.closed and not allow_closed:
@@ -183,9 +197,11 @@ class Room:
             # Rule handlers check before they change anything, so only the
             # catch-up above has happened; its events still count.
             events, self._events = self._events, []
-            return Outcome(events, {}, error)
+            records, self._records = self._records, []
+            return Outcome(events, {}, error, records)
         events, self._events = self._events, []
-        return Outcome(events, reply)
+        records, self._records = self._records, []
+        return Outcome(events, reply, None, records)
 
     # -- deadlines -------------------------------------------------------------
 
@@ -199,6 +215,9 @@ class Room:
         for member in self.state.members.values():
             if member.leave_at is not None and member.present:
                 due.append((member.leave_at, functools.partial(presence.grace_over, self, member)))
+        if self.state.empty_since is not None:
+            idle_at = self.state.empty_since + self.state.limits.idle_ms
+            due.append((idle_at, lambda t: presence.close_idle(self, t)))
         return due
 
     def next_deadline(self) -> int | None:
@@ -209,17 +228,33 @@ class Room:
 
     @property
     def expires_at(self) -> int | None:
-        """When a closed room's report stops being kept."""
+        """When a closed room's report stops being kept (at once if nobody ever came)."""
         if self.state.closed_at is None:
             return None
+        if not self.state.ever_joined:
+            return self.state.closed_at
         return self.state.closed_at + self.state.retention_ms
 
     def expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at
 
     def _catch_up(self) -> None:
-        """Fire every due transition in time order, each at its own deadline."""
-        for _ in range(10_000):
+        """Fire every due transition in time order, each at its own deadline.
+
+        A room nobody served for long (every process down) may owe thousands
+        of phase ends or turn limits. Those two repeat by themselves, so a
+        backlog of more than `SKIP_AFTER` of one kind is first jumped over
+        arithmetically (clock.skip_phases, turns.skip_expired); then at most a
+        few transitions per member remain, and the catch-up takes bounded
+        time and emits a bounded number of events.
+        """
+        # Each kind owes at most SKIP_AFTER + 1 between two members leaving.
+        for _ in range((SKIP_AFTER + 2) * (len(self.state.members) + 3)):
+            clock.skip_phases(self, self.now, SKIP_AFTER)
+            # Turns only up to the next member leaving: that changes the rotation.
+            leaving = [m.leave_at for m in self.state.members.values()
+                       if m.leave_at is not None and m.present and m.leave_at <= self.now]
+            turns.skip_expired(self, min(leaving, default=self.now), SKIP_AFTER)
             pending = [(at, fire) for at, fire in self._due() if at <= self.now]
             if not pending:
                 return
@@ -256,6 +291,10 @@ class Room:
         self._events.append(
             Event(type, stream, seq, self.now if at is None else at, who or None, fields, to)
         )
+
+    def record(self, record: dict[str, Any]) -> None:
+        """Hand a report record to the backend's record log (see `Outcome.records`)."""
+        self._records.append(record)
 
     # -- views -----------------------------------------------------------------
 
@@ -306,5 +345,6 @@ class Room:
             summary["invite"] = state.invite
         return summary
 
-    def report(self, now: int) -> dict[str, Any]:
-        return build_report(self.state, now)
+    def report(self, now: int, records: list[dict[str, Any]], dropped: int = 0) -> dict[str, Any]:
+        """The session report from the live state and the room's record log."""
+        return build_report(self.state, records, now, dropped)

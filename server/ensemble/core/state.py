@@ -2,6 +2,12 @@
 
 A backend stores `RoomState.to_dict()` (msgpack) and rebuilds it with
 `RoomState.from_dict()`; nothing here holds behaviour beyond small views.
+
+The state is rewritten on every commit, so it holds only what is live and
+bounded: present members (and the last few who left), each member's current
+goal, the clock, turns and tempo. What only the report needs (finished goals,
+turns taken, comments, reactions, attendance of those who left) leaves the
+room as records (`Outcome.records`), kept by the backend beside the state.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Member:
     leave_at: int | None = None
     left_at: int | None = None
     removed: bool = False
+    received: int = 0  # comments and reactions aimed at this member (the mentors' dashboard)
 
     @property
     def connected(self) -> bool:
@@ -155,22 +162,19 @@ class GoalRecord:
     def public(self) -> dict[str, Any]:
         return {"text": self.text, "result": self.result, "note": self.note}
 
-
-@dataclass(slots=True)
-class TurnRecord:
-    member_id: str
-    started_at: int
-    ended_at: int
+    def record(self) -> dict[str, Any]:
+        """The goal as a report record (see `Room.record`)."""
+        return {"kind": "goal", **asdict(self)}
 
 
 @dataclass(slots=True)
-class CommentRecord:
-    to: str
-    by: str
-    text: str
-    private: bool
-    at: int
-    anchor: dict[str, Any]
+class Limits:
+    """What one room may hold, fixed when it is created (see the settings)."""
+
+    max_members: int = 500  # present at once
+    max_conns: int = 8  # sockets per member
+    left_kept: int = 100  # members who left, kept for their token; older ones are forgotten
+    idle_ms: int = 30 * 60 * 1000  # an open room with nobody in it closes after this
 
 
 @dataclass(slots=True)
@@ -191,10 +195,10 @@ class RoomState:
     sprint: Sprint = field(default_factory=Sprint)
     turns: Turns = field(default_factory=Turns)
     tempo: Tempo = field(default_factory=Tempo)
-    goals: list[GoalRecord] = field(default_factory=list)
-    turn_log: list[TurnRecord] = field(default_factory=list)
-    comments: list[CommentRecord] = field(default_factory=list)
-    reactions: dict[str, dict[str, int]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    empty_since: int | None = None  # when the last member left (or the room was created)
+    ever_joined: bool = False
+    goals: dict[str, GoalRecord] = field(default_factory=dict)  # each member's current goal
     seqs: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,7 +212,6 @@ class RoomState:
         data["sprint"] = Sprint(**data["sprint"])
         data["turns"] = Turns(**data["turns"])
         data["tempo"] = Tempo(**data["tempo"])
-        data["goals"] = [GoalRecord(**g) for g in data["goals"]]
-        data["turn_log"] = [TurnRecord(**t) for t in data["turn_log"]]
-        data["comments"] = [CommentRecord(**c) for c in data["comments"]]
+        data["limits"] = Limits(**data["limits"])
+        data["goals"] = {k: GoalRecord(**g) for k, g in data["goals"].items()}
         return cls(**data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -12,7 +11,10 @@ from ensemble.backends.base import BackendUnavailable
 from ensemble.core import BadRequest, DomainError
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
+from ensemble.transport.pagination import page_params, paginate
+from ensemble.transport.ratelimit import AddressBuckets
 from ensemble.wire import schema
+from ensemble.wire.codec import DecodeError, EncodeError, parse_json
 from ensemble.wire.codes import ErrorCode
 
 MAX_BODY = 64 * 1024
@@ -23,6 +25,7 @@ STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAVAILABLE: 503,
 }
 
@@ -33,9 +36,20 @@ def error_response(code: ErrorCode, message: str) -> JSONResponse:
     )
 
 
+class BodyTooLarge(DomainError):
+    code = ErrorCode.TOO_LARGE.value
+
+
 def failure(exc: Exception) -> JSONResponse:
+    if isinstance(exc, BodyTooLarge):
+        # The rest of the body is never read: the connection cannot be reused.
+        response = error_response(ErrorCode.TOO_LARGE, exc.message)
+        response.headers["Connection"] = "close"
+        return response
     if isinstance(exc, DomainError):
         return error_response(ErrorCode(exc.code), exc.message)
+    if isinstance(exc, EncodeError):
+        return error_response(ErrorCode.BAD_REQUEST, "the request could not be encoded")
     if isinstance(exc, BackendUnavailable):
         return error_response(ErrorCode.UNAVAILABLE, "the service is briefly unavailable")
     raise exc
@@ -45,8 +59,17 @@ class HttpApi:
     def __init__(self, service: RoomService, metrics: Metrics) -> None:
         self.service = service
         self.metrics = metrics
+        settings = service.settings
+        self.creations = AddressBuckets(settings.rooms_per_minute, settings.rooms_burst)
 
     async def create_room(self, request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        if not self.creations.take(address):
+            response = error_response(
+                ErrorCode.RATE_LIMITED, "too many rooms created from this address: wait a little"
+            )
+            response.headers["Retry-After"] = str(self.creations.retry_after())
+            return response
         try:
             body = await _json_body(request)
             title, visibility, program = _room_fields(body)
@@ -62,9 +85,11 @@ class HttpApi:
                 "visibility": visibility,
                 "invite": invite,
                 "host_key": host_key,
+                # Secrets ride in the fragment, which browsers never send to a
+                # server, so they reach no access log.
                 "links": {
-                    "participant": f"{base}/r/{room_id}?invite={invite}",
-                    "mentor": f"{base}/r/{room_id}?host_key={host_key}",
+                    "participant": f"{base}/r/{room_id}#invite={invite}",
+                    "mentor": f"{base}/r/{room_id}#host_key={host_key}",
                 },
             },
             status_code=201,
@@ -72,10 +97,12 @@ class HttpApi:
 
     async def list_rooms(self, request: Request) -> Response:
         try:
+            limit, after = page_params(request.query_params)
             rooms = await self.service.backend.list_rooms()
         except Exception as exc:
             return failure(exc)
-        return JSONResponse({"rooms": [_listing(r) for r in rooms]})
+        page, cursor = paginate(rooms, lambda r: str(r["room_id"]), limit, after)
+        return JSONResponse({"rooms": [_listing(r) for r in page], "next": cursor})
 
     async def get_room(self, request: Request) -> Response:
         try:
@@ -98,7 +125,7 @@ class HttpApi:
         return JSONResponse({"ok": True})
 
     async def readyz(self, request: Request) -> Response:
-        ready = await self.service.backend.ready()
+        ready = await self.service.ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     async def metrics_page(self, request: Request) -> Response:
@@ -111,14 +138,22 @@ def _listing(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"the body is larger than {MAX_BODY} bytes")
+    """The body as strict JSON (see `parse_json`), read no further than MAX_BODY."""
+    too_large = BodyTooLarge(f"the body is larger than {MAX_BODY} bytes")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
     try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise BadRequest("the body is not JSON") from None
-    return data
+        return parse_json(b"".join(chunks) or b"{}")
+    except DecodeError as exc:
+        raise BadRequest(f"the body: {exc}") from None
 
 
 def _room_fields(body: Any) -> tuple[str, str, dict[str, Any] | None]:

@@ -1,7 +1,7 @@
-"""One WebSocket connection: a reader for requests, a writer for a bounded queue.
+"""One WebSocket connection: a reader for requests, an outbox for what goes out.
 
 Steps for every frame, always the same: check size and rate, decode, validate,
-hand to the room service, queue the reply. Events arrive from the hub as
+hand to the room service, send the reply. Events arrive from the hub as
 packets; the session keeps the last seq it sent per stream, drops what it has
 already sent, and fills any gap from the backend's history before going on,
 so a client sees each stream gapless and in order.
@@ -14,17 +14,21 @@ import contextlib
 import enum
 import logging
 import secrets
+import socket
+import struct
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.core.events import history_key, readable_keys
+from ensemble.core import NotAMember, RoomGone
+from ensemble.core.events import ROOM, history_key, readable_keys
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.transport.errors import InternalFailure, error_for
-from ensemble.transport.ratelimit import TokenBucket
+from ensemble.transport.outbox import Outbox, uvicorn_protocol
+from ensemble.transport.ratelimit import MemberBuckets, TokenBucket
 from ensemble.wire import schema
 from ensemble.wire.codec import DecodeError, Format, decode, encode
 from ensemble.wire.codes import CloseCode, ErrorCode
@@ -48,6 +52,7 @@ class Session:
         service: RoomService,
         settings: Settings,
         metrics: Metrics,
+        buckets: MemberBuckets,
     ) -> None:
         self.websocket = websocket
         self.fmt = fmt
@@ -59,13 +64,17 @@ class Session:
         self.room_id = ""
         self.member_id = ""
         self.role = ""
-        self._queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=settings.send_queue)
+        self._out = Outbox(websocket, settings.send_queue, self._overflowed)
+        self._ending = asyncio.Event()  # set when the session should end
+        # Until hello, this socket's own bucket; then the member's, shared by its sockets.
+        self._buckets = buckets
         self._bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self._counted = False  # in the connections gauge
         self._refused_in_a_row = 0
         self._close: tuple[int, str] | None = None
-        self._writer: asyncio.Task[None] | None = None
         self._last: dict[str, int] = {}
         self._readable: list[str] = []  # the histories this member reads
+        self._admitted_at = 0  # the room stream's seq when this socket was admitted
         self._held: list[Packet] | None = []  # packets that came before the welcome
         self._behind: dict[str, list[Packet]] = {}  # key -> live packets held while catching up
         self._tasks: set[asyncio.Task[None]] = set()
@@ -74,41 +83,67 @@ class Session:
 
     async def run(self) -> None:
         self.metrics.connections.inc()
-        self._writer = asyncio.create_task(self._write())
+        self._counted = True
         reader = asyncio.create_task(self._read())
+        ending = asyncio.create_task(self._ending.wait())
         try:
-            await asyncio.wait({reader, self._writer}, return_when=asyncio.FIRST_COMPLETED)
-            if self._close is not None and not self._writer.done():
-                await asyncio.wait({self._writer}, timeout=2)  # flush, then close
+            await asyncio.wait({reader, ending}, return_when=asyncio.FIRST_COMPLETED)
+            if self._close is not None:
+                await self._out.flush(timeout=2)  # what was sent before the close
         finally:
-            for task in (reader, self._writer, *self._tasks):
+            for task in (reader, ending, *self._tasks):
                 task.cancel()
-            await asyncio.gather(reader, self._writer, *self._tasks, return_exceptions=True)
+            await asyncio.gather(reader, ending, *self._tasks, return_exceptions=True)
+            await self._out.aclose()
             await self._leave()
             if self._close is not None:
-                with contextlib.suppress(RuntimeError, OSError):
-                    await self.websocket.close(*self._close)
-            self.metrics.connections.dec()
+                await self._send_close(*self._close)
+            self._uncount()
 
     def close(self, code: int, reason: str = "") -> None:
-        """Close after what is already queued has been sent."""
+        """Close after what is already sent has gone out."""
         if self._close is None:
             self._close = (code, reason)
-            self._put_control()
+            self._ending.set()
+
+    def _overflowed(self) -> None:
+        self.metrics.slow_consumers.inc()
+        self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
 
     def _cut(self, code: int, reason: str) -> None:
-        """Close now, dropping whatever is queued."""
+        """Close now, dropping whatever waits to go out. The socket leaves the
+        gauge at once: a peer that stopped reading may hold it a little longer."""
         self._close = (code, reason)
-        if self._writer is not None:
-            self._writer.cancel()
+        self._out.discard()
+        self._uncount()
+        self._ending.set()
 
-    def _put_control(self) -> None:
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.metrics.connections.dec()
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        """Send the close frame, even past a full send buffer; a peer that does
+        not take it within `close_timeout_ms` has its connection aborted."""
+        timeout = self.settings.close_timeout_ms / 1000
+        transport = connection_of(self.websocket)
+        if transport is not None:
+            asyncio.get_running_loop().call_later(timeout, reset, transport)
+            if code == CloseCode.SLOW_CONSUMER:
+                make_room_for_close(self.websocket, transport)
         try:
-            self._queue.put_nowait(b"")  # wakes the writer to close
-        except asyncio.QueueFull:
-            self._cut(*self._close)  # type: ignore[misc]
+            async with asyncio.timeout(timeout):
+                await self.websocket.close(code, reason)
+        except TimeoutError:
+            if transport is not None:
+                reset(transport)
+        except (RuntimeError, OSError):
+            pass
 
     async def _leave(self) -> None:
+        if self.state is State.OPEN:
+            self._buckets.release(self._bucket_key)
         if self.state in (State.JOINING, State.OPEN):
             self.state = State.CLOSED
             await self.service.hub.remove(self.room_id, self)
@@ -122,28 +157,11 @@ class Session:
 
     # -- writing -------------------------------------------------------------
 
-    async def _write(self) -> None:
-        while True:
-            data = await self._queue.get()
-            if data == b"" and self._close is not None:
-                return
-            if isinstance(data, bytes):
-                await self.websocket.send_bytes(data)
-            else:
-                await self.websocket.send_text(data)
-
     def send(self, message: dict[str, Any]) -> None:
-        self._enqueue(encode(message, self.fmt) if self.fmt is Format.MSGPACK
-                      else encode(message, self.fmt).decode())
-
-    def _enqueue(self, data: bytes | str) -> None:
         if self._close is not None:
             return
-        try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self.metrics.slow_consumers.inc()
-            self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
+        data = encode(message, self.fmt)
+        self._out.put(data if self.fmt is Format.MSGPACK else data.decode())
 
     def _error(self, ref: Any, code: ErrorCode, message: str) -> None:
         self.metrics.errors.labels(code.value).inc()
@@ -152,11 +170,14 @@ class Session:
     # -- reading -------------------------------------------------------------
 
     async def _read(self) -> None:
-        timeout = self.settings.hello_timeout_ms / 1000
+        loop = asyncio.get_running_loop()
+        # Absolute: pings and garbage do not buy a socket more time to say hello.
+        hello_by = loop.time() + self.settings.hello_timeout_ms / 1000
         while True:
             try:
                 if self.state is State.AWAITING_HELLO:
-                    message = await asyncio.wait_for(self.websocket.receive(), timeout)
+                    async with asyncio.timeout_at(hello_by):
+                        message = await self.websocket.receive()
                 else:
                     message = await self.websocket.receive()
             except TimeoutError:
@@ -208,13 +229,16 @@ class Session:
                 self.close(CloseCode.INTERNAL, "internal error: reconnect")
                 return
             self._error(ref, code, text)
-            if type_ == "hello" and self.state is not State.OPEN:
+            ending = _ending(exc)
+            if ending is not None and (self.state is State.OPEN or type_ == "hello"):
+                self.close(*ending)
+            elif type_ == "hello" and self.state is not State.OPEN:
                 retry = code is ErrorCode.UNAVAILABLE
                 self.close(CloseCode.TRY_AGAIN if retry else CloseCode.POLICY, text)
 
     async def _dispatch(self, type_: str, ref: Any, message: dict[str, Any]) -> None:
         if not schema.known_request(type_):
-            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_!r}")
+            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_[:40]!r}")
             return
         schema.validate(message)
         if type_ == "ping":
@@ -248,7 +272,9 @@ class Session:
             raise
         self.member_id = admission.member_id
         self.role = admission.role
+        self._bucket = self._buckets.acquire(self._bucket_key)
         self._readable = readable_keys(self.member_id, self.role)
+        self._admitted_at = admission.seqs.get(ROOM, 0)
         self.state = State.OPEN
         self.send(admission.welcome(self.service.clock.now_ms()))
         start = admission.seqs
@@ -261,6 +287,10 @@ class Session:
         held, self._held = self._held or [], None
         for packet in held:
             self.offer(packet)
+
+    @property
+    def _bucket_key(self) -> str:
+        return f"{self.room_id}/{self.member_id}"
 
     # -- events --------------------------------------------------------------
 
@@ -290,8 +320,10 @@ class Session:
             self._start_catch_up(key, started=True)
             return
         self._last[key] = packet.seq
+        if self._close is not None:
+            return
         self.metrics.deliveries.inc()
-        self._enqueue(packet.data(self.fmt))
+        self._out.put_packet(packet, self.fmt)
         self._after(packet)
 
     def _after(self, packet: Packet) -> None:
@@ -303,14 +335,20 @@ class Session:
         loop = asyncio.get_running_loop()
         if packet.type == "room.closed":
             loop.call_soon(self.close, CloseCode.ROOM_CLOSED, "the room was closed")
-        elif packet.type in ("member.role", "member.left"):
+        elif packet.type in ("member.role", "member.left", "member.status"):
             event = packet.message()
             if event.get("member_id") != self.member_id:
                 return
             if packet.type == "member.role":
                 loop.call_soon(self.close, CloseCode.RESYNC, "your role changed: reconnect")
-            elif event.get("reason") == "removed":
+            elif packet.type == "member.left" and event.get("reason") == "removed":
                 loop.call_soon(self.close, CloseCode.REMOVED, "removed from the room")
+            elif packet.seq <= self._admitted_at:
+                return  # from before this socket was admitted (a resume replays it)
+            elif packet.type == "member.left" or event.get("connected") is False:
+                # The room counts this open socket as gone (its lease was taken
+                # for lapsed): reconnecting enters the member again.
+                loop.call_soon(self.close, CloseCode.RESYNC, "the room lost this connection")
 
     def _start_catch_up(self, key: str, *, started: bool = False) -> None:
         if key in self._behind and not started:
@@ -335,6 +373,49 @@ class Session:
         held = self._behind.pop(key, [])
         for packet in [*packets, *held]:
             self.offer(packet)
+
+
+def _ending(exc: BaseException) -> tuple[int, str] | None:
+    """The close for a refusal that means this socket's room or member is gone."""
+    if isinstance(exc, RoomGone):
+        return CloseCode.ROOM_GONE, "the room no longer exists"
+    if isinstance(exc, NotAMember):
+        if exc.removed:
+            return CloseCode.REMOVED, "removed from the room"
+        return CloseCode.RESYNC, "no longer in the room: reconnect"
+    return None
+
+
+def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
+    """The TCP transport under a WebSocket, to abort it (ASGI has no abort)."""
+    transport = getattr(uvicorn_protocol(websocket), "transport", None)
+    # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+    return transport if hasattr(transport, "abort") else None
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Drop a connection now, unsent data and all: a reset, not a FIN that would
+    wait behind data a peer that stopped reading never takes."""
+    if transport.is_closing() and transport.get_write_buffer_size() == 0:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def make_room_for_close(websocket: WebSocket, transport: asyncio.Transport) -> None:
+    """Let a close frame be queued behind data the peer has not read yet.
+
+    uvicorn waits for the send buffer to drain before it writes anything,
+    which a peer that stopped reading never lets happen: raise the buffer's
+    mark and tell the protocol it may write (plain asyncio flow control).
+    """
+    transport.set_write_buffer_limits(high=transport.get_write_buffer_size() + 1024 * 1024)
+    resume = getattr(uvicorn_protocol(websocket), "resume_writing", None)
+    if callable(resume):
+        resume()
 
 
 def _size(data: bytes | str) -> int:
