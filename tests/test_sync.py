@@ -152,6 +152,10 @@ async def test_the_python_client_keeps_its_clock_synced(rooms) -> None:  # type:
             break
         await asyncio.sleep(0.02)
     assert len(pat.clock.samples) >= 12
+    # An explicit sync meanwhile shares the pings with the background one.
+    before = len(pat.clock.samples)
+    await asyncio.wait_for(pat.sync_clock(samples=3), 5)
+    assert len(pat.clock.samples) >= before + 3
     # Same machine: the server's clock is ours (the client's is wall-clock
     # based but monotonic); the estimate is within its bound.
     truth = time.time() * 1000 - pat.client_now()

@@ -113,6 +113,7 @@ class Client:
         self._welcomed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._syncer: asyncio.Task[None] | None = None
+        self._ping_lock = asyncio.Lock()
 
     # -- connecting ------------------------------------------------------------
 
@@ -378,13 +379,14 @@ class Client:
         return self.offset_ms, self.offset_error_ms
 
     async def _ping(self, timeout: float) -> None:
-        t0 = self.client_now()
-        await self.send({"type": "ping", "t0": t0})
-        while True:
-            pong, t1 = await asyncio.wait_for(self._pongs.get(), timeout)
-            if pong.get("t0") == t0:  # a late answer to an earlier ping is not this one
-                self.clock.add(t0, t1, pong["server_time"])
-                return
+        async with self._ping_lock:  # one in flight: sync_clock() and the background sync share
+            t0 = self.client_now()
+            await self.send({"type": "ping", "t0": t0})
+            while True:
+                pong, t1 = await asyncio.wait_for(self._pongs.get(), timeout)
+                if pong.get("t0") == t0:  # a late answer to an earlier ping is not this one
+                    self.clock.add(t0, t1, pong["server_time"])
+                    return
 
     def start_clock_sync(self, *, fast_for_s: float = 20.0, fast_every_s: float = 0.15,
                          every_s: float = 1.0) -> None:
