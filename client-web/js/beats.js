@@ -11,9 +11,11 @@
 // sees exactly what the others hear. The record is bounded (MAX_BEATS).
 //
 // A start from silence comes one bar ahead (PROTOCOL.md, tempo): that bar is
-// played as a softer count-in (negative k, kept out of the record).
+// played as a softer count-in (negative k, kept out of the record). So is,
+// when the person asks for it, the bar before a sprint phase or a turn starts
+// while the metronome is silent.
 
-import { beatsBetween, beatIntervalMs, pendingChange } from "./tempo.js";
+import { beatsBetween, beatIntervalMs, gridAt, pendingChange } from "./tempo.js";
 
 export const LOOKAHEAD_MS = 300;
 export const TICK_MS = 50;
@@ -33,6 +35,24 @@ export function countInBetween(tempo, now, from, to) {
   return out;
 }
 
+/**
+ * Pure: a count-in of one bar at the room's tempo ending on `at` (a sprint
+ * phase or a turn that starts then): beats k = −bpb..−1 at at − i·interval,
+ * in [from, to). Computed from server state and time, so every page counts
+ * in together.
+ */
+export function countInBefore(at, tempo, from, to) {
+  if (!tempo || !(tempo.bpm > 0) || typeof at !== "number") return [];
+  const interval = beatIntervalMs(tempo);
+  const bpb = Math.max(1, tempo.beats_per_bar);
+  const out = [];
+  for (let i = bpb; i >= 1; i--) {
+    const t = at - i * interval;
+    if (t >= from && t < to) out.push({ k: -i, at: t, downbeat: i === bpb, beatInBar: bpb - i, bpm: tempo.bpm, beats_per_bar: bpb, countIn: true });
+  }
+  return out;
+}
+
 export class BeatSchedule {
   /**
    * @param {object} o
@@ -41,8 +61,9 @@ export class BeatSchedule {
    * @param {object|null} o.audio            an AudioOut
    * @param {() => number} o.calibrationMs   this device's extra output latency
    */
-  constructor({ getTempo, getClock, audio = null, calibrationMs = () => 0, perfNow = () => performance.now(), timeOrigin = performance.timeOrigin }) {
+  constructor({ getTempo, getClock, audio = null, calibrationMs = () => 0, boundaries = () => [], perfNow = () => performance.now(), timeOrigin = performance.timeOrigin }) {
     this.getTempo = getTempo;
+    this.boundaries = boundaries; // server times a phase or a turn starts (count-in wanted)
     this.getClock = getClock;
     this.audio = audio;
     this.calibrationMs = calibrationMs;
@@ -88,6 +109,11 @@ export class BeatSchedule {
     const to = now.server + LOOKAHEAD_MS;
     if (to <= from) return;
     for (const beat of countInBetween(tempo, now.server, from, to)) this.countIn.push(this.play(beat, now.offset));
+    for (const at of this.boundaries()) {
+      // While the metronome sounds at that moment, its own beat is the count.
+      if (gridAt(tempo, at)) continue;
+      for (const beat of countInBefore(at, tempo, from, to)) this.countIn.push(this.play(beat, now.offset));
+    }
     for (const beat of beatsBetween(tempo, from, to)) {
       this.beats.push(this.play(beat, now.offset));
       if (this.beats.length > MAX_BEATS) this.beats.shift();

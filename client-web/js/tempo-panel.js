@@ -12,6 +12,16 @@ import { $, el, setText } from "./dom.js";
 
 const LIT_FOR = 0.35; // of a beat
 
+/** Pure: the server times the next sprint phase and the next turn start, as far as known. */
+export function nextStarts(state) {
+  if (!state) return [];
+  const out = [];
+  const last = state.sprint.round === state.sprint.rounds && state.sprint.phase_index === state.sprint.phases.length - 1;
+  if (state.sprint.state === "running" && state.timer.state === "running" && !last) out.push(state.timer.ends_at);
+  if (state.turns.ends_at != null && state.turns.queue.length > 0) out.push(state.turns.ends_at);
+  return out;
+}
+
 export class TempoPanel {
   /** @param {{act: Function, toast: Function, state: () => object|null, clock: () => object|null}} page */
   constructor(page) {
@@ -24,7 +34,9 @@ export class TempoPanel {
       getClock: page.clock,
       audio: this.audio,
       calibrationMs: () => this.latencyMs,
+      boundaries: () => (this.countInOn ? nextStarts(page.state()) : []),
     });
+    this.countInOn = false;
     this.calibration = null;
     this.dots = [];
     this.dotsKey = "";
@@ -56,6 +68,13 @@ export class TempoPanel {
       act("tempo.start", {}, button);
     });
     $("#tempo-stop").addEventListener("click", (e) => act("tempo.stop", {}, e.currentTarget));
+    $("#count-in").addEventListener("change", async (e) => {
+      this.countInOn = e.target.checked;
+      if (this.countInOn && !this.audio.on) {
+        try { await this.audio.enable(); $("#audio-click").checked = true; } catch (err) { this.page.toast(err.message); }
+      }
+      this.schedule.retune();
+    });
     $("#calibrate-start").addEventListener("click", () => this.calibrate());
     $("#calibrate-tap").addEventListener("pointerdown", (e) => { e.preventDefault(); this.calibration?.tap(e.timeStamp); });
     $("#calibrate-tap").addEventListener("keydown", (e) => {

@@ -118,3 +118,34 @@ test("calibration: the median lateness of taps, misses left out", () => {
   assert.equal(estimateLatency(clicks, clicks.slice(0, 10).map((c) => c - 20), interval).latencyMs, -20);
   assert.equal(estimateLatency(clicks, taps.slice(0, MIN_TAPS - 1), interval), null);
 });
+
+test("a count-in bar before a phase or a turn, on the shared clock, only while the metronome is silent", async () => {
+  const { countInBefore } = await import("../js/beats.js");
+  const { nextStarts } = await import("../js/tempo-panel.js");
+  const tempo = { bpm: 120, beats_per_bar: 3, running: false, started_at: null, first_beat: 0, effective_at: null, previous: null };
+  const phaseAt = T + 60000;
+  assert.deepEqual(countInBefore(phaseAt, tempo, T, T + 120000).map((b) => [b.k, b.at - T]), [[-3, 58500], [-2, 59000], [-1, 59500]]);
+  assert.deepEqual(countInBefore(phaseAt, tempo, T + 59000, T + 59400).map((b) => b.k), [-2]);
+  // Scheduled by the page when asked for, and identical on every page.
+  const clicks = [];
+  const audio = { on: true, read() {}, click(perf, o) { clicks.push([perf, o.soft]); return { perfAt: perf, node: {} }; }, cancel() {} };
+  const p = page({ offset: 0, audio, tempo });
+  p.schedule.boundaries = () => [phaseAt];
+  p.runTo(T + 60000);
+  assert.deepEqual(clicks.map(([perf, soft]) => [perf + (T - 1000000) - T, soft]), [[58500, true], [59000, true], [59500, true]]);
+  assert.equal(p.schedule.record().length, 0); // not beats of the metronome
+  // With the metronome sounding then, its own beat is the count.
+  const running = { bpm: 120, beats_per_bar: 3, running: true, started_at: T - 2000000, first_beat: 0, effective_at: T - 2000000, previous: null };
+  const q = page({ offset: 0, tempo: running });
+  q.schedule.boundaries = () => [phaseAt];
+  q.runTo(T + 60000);
+  assert.equal(q.schedule.countIn.length, 0);
+  // Which starts are known: the next phase (not after the last), a next turn when one waits.
+  const st = {
+    sprint: { state: "running", round: 1, rounds: 2, phases: [{}, {}], phase_index: 1 },
+    timer: { state: "running", ends_at: phaseAt },
+    turns: { ends_at: T + 30000, queue: ["m2"] },
+  };
+  assert.deepEqual(nextStarts(st), [phaseAt, T + 30000]);
+  assert.deepEqual(nextStarts({ ...st, sprint: { ...st.sprint, round: 2 }, turns: { ends_at: null, queue: [] } }), []);
+});

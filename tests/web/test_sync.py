@@ -206,3 +206,36 @@ def test_tap_along_calibration_is_measured_and_kept(web_server: ServerProcess,
     # Kept for the next visit of this browser.
     page.reload()
     expect(page.locator("#latency-value")).to_have_text(shown)
+
+
+@pytest.mark.timeout(60)
+def test_count_in_before_the_next_phase_on_every_page(web_server: ServerProcess,
+                                                      open_page) -> None:  # type: ignore[no-untyped-def]
+    room = new_room(web_server, "Count in")
+    mentor = open_page("mentor")
+    enter_room(mentor, room["links"]["mentor"], "Mia")
+    ann = open_page("ann")
+    enter_room(ann, room["links"]["participant"], "Ann")
+    for page in (mentor, ann):
+        page.check("#count-in")  # turns the click on too
+    mentor.fill("#tempo-bpm", "120")
+    mentor.fill("#tempo-bpb", "3")
+    mentor.click("#tempo-set")
+    mentor.select_option("#sprint-preset", "custom")
+    minutes = mentor.locator("#sprint-custom .phase-min")
+    for i in range(minutes.count()):
+        minutes.nth(i).fill("0.1")  # 6 s phases
+    mentor.click("#sprint-start")
+    ends_at = None
+    counted = []
+    for page in (mentor, ann):
+        page.wait_for_function("() => window.ensemble.state.sprint.state === 'running'")
+        ends_at = page.evaluate("() => window.ensemble.state.timer.ends_at")
+        page.wait_for_function("() => window.ensemble.schedule.countIn.length >= 3", timeout=15_000)
+        counted.append(page.evaluate(
+            """() => window.ensemble.schedule.countIn.map(b => [b.k, b.server_at])"""))
+    assert ends_at is not None
+    # One bar at 120 bpm in 3 ending on the phase change, the same on both pages.
+    expected = [[-3, ends_at - 1500], [-2, ends_at - 1000], [-1, ends_at - 500]]
+    for got in counted:
+        assert got[:3] == expected
