@@ -83,7 +83,7 @@ def display_spread(pages: list[Page], rounds: int = 20) -> float:
 def wait_samples(page: Page, n: int) -> None:
     page.wait_for_function(
         "n => Number(document.querySelector('#sync').dataset.samples || 0) >= n", arg=n,
-        timeout=30_000)
+        timeout=45_000)
 
 
 @pytest.mark.timeout(180)
