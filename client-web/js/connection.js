@@ -84,7 +84,7 @@ export class Connection {
    * @param {string} o.url            ws(s)://host/ws
    * @param {string} o.room           room id
    * @param {string} o.name           display name
-   * @param {object} o.credential     {invite, role} or {host_key}
+   * @param {object} o.credential     {invite, role} or {host_key}, each with an optional person_key, or {person_key}
    * @param {string|null} o.token     a token from an earlier welcome, tried first
    * @param {object} o.codec          from makeCodec()
    * @param {object} o.handlers       onStatus, onWelcome, onEvent, onSync, onToken, onFatal, onError
@@ -195,6 +195,8 @@ export class Connection {
         hello.invite = this.credential.invite;
         if (this.credential.role) hello.role = this.credential.role;
       }
+      // v2: the member is this person (alone: a room of one of their groups).
+      if (this.credential.person_key) hello.person_key = this.credential.person_key;
     }
     if (this.position) hello.resume = { epoch: this.position.epoch, ...this.position.seqs };
     this.send(hello);
@@ -210,7 +212,7 @@ export class Connection {
     }
     this.pending.clear();
     if (this.stopped) return;
-    if (code === CLOSE.POLICY && this.usedToken && (this.credential.invite || this.credential.host_key)) {
+    if (code === CLOSE.POLICY && this.usedToken && (this.credential.invite || this.credential.host_key || this.credential.person_key)) {
       // The stored session is no longer valid: join again with the credential.
       this.token = null;
       this.position = null;

@@ -5,6 +5,7 @@
 // render(). The clock, turn countdown and beat are drawn every animation
 // frame from state + the estimated server offset, never from ticks.
 
+import { ensurePerson, loadPerson } from "./person.js";
 import * as msgpack from "./msgpack.js";
 import { makeCodec } from "./codec.js";
 import { Connection, CLOSE, STATUS } from "./connection.js";
@@ -108,15 +109,23 @@ function showJoin(error = "") {
   $("#join").hidden = false;
   const name = $("#join-name");
   if (!name.value) name.value = rememberedName();
-  $("#join-role-field").hidden = !!hostKey;
+  $("#join-role-field").hidden = !!(hostKey || groupRoom);
   $("#join-mentor-note").hidden = !hostKey;
-  $("#join-invite-field").hidden = !!(hostKey || invite);
+  $("#join-invite-field").hidden = !!(hostKey || invite || groupRoom);
   $("#join-error").textContent = error;
   name.focus();
 }
 
+// v2: a room of a group (#group=… from the group page) is joined with the
+// person key alone; in any room the member is this browser's person.
+const groupRoom = params.has("group");
+function withPerson(credential) {
+  const person = loadPerson();
+  return person ? { ...credential, person_key: person.person_key } : credential;
+}
+
 function setupJoin() {
-  $("#join-form").addEventListener("submit", (e) => {
+  $("#join-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const name = $("#join-name").value.trim();
     if (!name) {
@@ -124,7 +133,7 @@ function setupJoin() {
       $("#join-name").focus();
       return;
     }
-    if (!hostKey && !invite) {
+    if (!hostKey && !invite && !groupRoom) {
       invite = $("#join-invite").value.trim();
       if (!invite) {
         $("#join-error").textContent = "Type the invite code.";
@@ -136,7 +145,8 @@ function setupJoin() {
     const role = hostKey ? undefined : new FormData(e.target).get("role") || "participant";
     clearSession(roomId);
     saveSession(roomId, { name, role });
-    connect(name, hostKey ? { host_key: hostKey } : { invite, role }, null);
+    await ensurePerson(name).catch(() => null); // a guest when the log cannot be made
+    connect(name, withPerson(hostKey ? { host_key: hostKey } : invite ? { invite, role } : {}), null);
   });
 }
 
@@ -739,7 +749,7 @@ function main() {
   const saved = loadSession(roomId);
   if (saved.token && saved.name) {
     // A reload: come back as the same member, from a fresh snapshot.
-    const credential = hostKey ? { host_key: hostKey } : invite ? { invite, role: saved.role || "participant" } : {};
+    const credential = withPerson(hostKey ? { host_key: hostKey } : invite ? { invite, role: saved.role || "participant" } : {});
     connect(saved.name, credential, saved.token);
   } else {
     showJoin();

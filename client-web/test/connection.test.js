@@ -227,3 +227,15 @@ test("resync reconnects at once with resume", (t) => {
   assert.deepEqual(sock().sent[0].resume, { epoch: "e1", room: 3 });
   conn.stop();
 });
+
+test("hello carries the person key beside the invite, or alone for a group's room", () => {
+  const withInvite = setup({ credential: { invite: "INV", role: "participant", person_key: "PK" } });
+  withInvite.conn.start();
+  withInvite.sock().open();
+  assert.deepEqual(withInvite.sock().sent[0],
+    { type: "hello", room: "r1", name: "Ann", invite: "INV", role: "participant", person_key: "PK" });
+  const alone = setup({ credential: { person_key: "PK" } });
+  alone.conn.start();
+  alone.sock().open();
+  assert.deepEqual(alone.sock().sent[0], { type: "hello", room: "r1", name: "Ann", person_key: "PK" });
+});

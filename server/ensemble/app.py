@@ -16,14 +16,18 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from ensemble.archiver import Archiver
 from ensemble.backends import create_backend
 from ensemble.hub import Hub
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
+from ensemble.store import Store
 from ensemble.timesource import Clock, SystemClock
 from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
+from ensemble.transport.http_groups import GroupsApi
+from ensemble.transport.http_people import PeopleApi
 from ensemble.transport.outbox import KeepRawSend
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
@@ -54,9 +58,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or SystemClock()
     metrics = Metrics()
     backend = create_backend(settings)
+    store = Store.from_settings(
+        settings.database_url, settings.data_dir, f"ensemble-{settings.node_id}"
+    )
     hub = Hub(backend, metrics, clock)
-    service = RoomService(settings, backend, hub, clock)
+    service = RoomService(settings, backend, hub, clock, store)
+    archiver = Archiver(service, store)
+    service.archiver = archiver
     api = HttpApi(service, metrics)
+    people = PeopleApi(store, clock, settings)
+    groups = GroupsApi(store, service, people)
     buckets = MemberBuckets(settings.rate_per_s, settings.rate_burst)
     poll_ms = 100 if settings.redis_url else 60_000
 
@@ -100,10 +111,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.start()
         await backend.start()
         tasks = [
             asyncio.create_task(service.run_scheduler(poll_ms), name="scheduler"),
             asyncio.create_task(service.run_presence(), name="presence"),
+            asyncio.create_task(archiver.run(), name="archiver"),
         ]
         try:
             yield
@@ -111,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await drain(1.0)  # (served by uvicorn: drained before, nothing left)
             await _cancel(tasks)
             await backend.close()
+            await store.close()
 
     routes = [
         WebSocketRoute("/ws", websocket_endpoint),
@@ -118,12 +132,29 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/api/rooms", api.list_rooms, methods=["GET"]),
         Route("/api/rooms/{room_id}", api.get_room, methods=["GET"]),
         Route("/api/rooms/{room_id}/report", api.report, methods=["GET"]),
+        Route("/api/people", people.create, methods=["POST"]),
+        Route("/api/me", people.me, methods=["GET"]),
+        Route("/api/me", people.update_me, methods=["PATCH"]),
+        Route("/api/me", people.delete_me, methods=["DELETE"]),
+        Route("/api/me/sessions", people.sessions, methods=["GET"]),
+        Route("/api/me/export", people.export, methods=["GET"]),
+        Route("/api/groups", groups.create, methods=["POST"]),
+        Route("/api/groups", groups.list, methods=["GET"]),
+        Route("/api/groups/{group_id}", groups.get, methods=["GET"]),
+        Route("/api/groups/{group_id}/members", groups.join, methods=["POST"]),
+        Route("/api/groups/{group_id}/sessions", groups.start_session, methods=["POST"]),
+        Route("/api/groups/{group_id}/board", groups.put_board, methods=["PUT"]),
+        Route("/api/groups/{group_id}/board", groups.get_board, methods=["GET"]),
+        Route("/api/groups/{group_id}/people/{person_id}", groups.person, methods=["GET"]),
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/metrics", api.metrics_page),
         Route("/", page("index.html")),
         Route("/r/{room_id}", page("room.html")),
         Route("/r/{room_id}/report", page("report.html")),
+        Route("/me", page("me.html")),
+        Route("/g/{group_id}", page("group.html")),
+        Route("/g/{group_id}/p/{person_id}", page("person.html")),
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]
@@ -136,6 +167,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.service = service
     app.state.drain = drain
     app.state.settings = settings
+    app.state.store = store
     return app
 
 

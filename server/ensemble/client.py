@@ -128,6 +128,7 @@ class Client:
         host_key: str | None = None,
         token: str | None = None,
         role: str | None = None,
+        person_key: str | None = None,
         resume: dict[str, Any] | None = None,
         encoding: str = "msgpack",
         reconnect: bool = True,
@@ -137,10 +138,12 @@ class Client:
 
         `resume` ({"epoch": ..., "room": seq, ...}, with `token`) asks for the
         events missed since those seqs, as after an automatic reconnect.
+        `person_key` (from POST /api/people) makes the member that person, so
+        the session is kept in their history; `welcome` then has `person_id`.
         """
         hello: dict[str, Any] = {"type": "hello", "room": room, "name": name}
         for key, value in (("invite", invite), ("host_key", host_key), ("token", token),
-                           ("role", role)):
+                           ("role", role), ("person_key", person_key)):
             if value is not None:
                 hello[key] = value
         client = cls([urls] if isinstance(urls, str) else urls, hello, encoding=encoding,
@@ -179,6 +182,7 @@ class Client:
             hello.pop("invite", None)
             hello.pop("host_key", None)
             hello.pop("role", None)
+            hello.pop("person_key", None)
             hello["token"] = self.token
             if self.epoch:
                 hello["resume"] = {"epoch": self.epoch, **self.seqs}
@@ -194,6 +198,7 @@ class Client:
     def _welcome(self, welcome: dict[str, Any]) -> None:
         self.member_id = welcome["member_id"]
         self.role = welcome["role"]
+        self.person_id: str | None = welcome.get("person_id")
         self.token = welcome["token"]
         self.epoch = welcome["epoch"]
         self.snapshot = welcome["snapshot"]

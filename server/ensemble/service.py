@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret, new_signing_key
 from ensemble.backends.base import Backend, BackendUnavailable
@@ -27,6 +27,19 @@ from ensemble.wire.codes import CloseCode
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
+
+
+class ArchiveQueue(Protocol):
+    def submit(self, room_id: str) -> None: ...
+
+
+class Directory(Protocol):
+    """People and their groups (the store): who a person key belongs to, and
+    a person's role in a group (None when not in it)."""
+
+    async def person_by_key(self, key: str) -> Any: ...
+
+    async def group_role(self, group_id: str, person_id: str) -> str | None: ...
 
 RECENT_TYPES = frozenset({"chat.message", "comment", "mentor.note", "reaction"})
 RECENT_COUNT = 50
@@ -44,9 +57,10 @@ class Admission:
     snapshot: dict[str, Any]
     resumed: bool
     missed: list[Packet] = field(default_factory=list)
+    person_id: str | None = None
 
     def welcome(self, now: int) -> dict[str, Any]:
-        return {
+        welcome = {
             "type": "welcome",
             "member_id": self.member_id,
             "role": self.role,
@@ -57,11 +71,24 @@ class Admission:
             "seqs": self.seqs,
             "snapshot": self.snapshot,
         }
+        if self.person_id is not None:
+            welcome["person_id"] = self.person_id
+        return welcome
 
 
 class RoomService:
-    def __init__(self, settings: Settings, backend: Backend, hub: Hub, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        hub: Hub,
+        clock: Clock,
+        directory: Directory | None = None,
+    ) -> None:
         self.settings = settings
+        self.directory = directory
+        # Takes room ids whose session is to be kept in the history (never waits).
+        self.archiver: ArchiveQueue | None = None
         self.backend = backend
         self.hub = hub
         self.clock = clock
@@ -113,7 +140,11 @@ class RoomService:
     # -- rooms ---------------------------------------------------------------
 
     async def create_room(
-        self, title: str, visibility: str, program: dict[str, Any] | None
+        self,
+        title: str,
+        visibility: str,
+        program: dict[str, Any] | None,
+        group_id: str | None = None,
     ) -> tuple[Room, str, str]:
         invite, host_key = new_secret(), new_secret()
         room = Room.create(
@@ -127,6 +158,7 @@ class RoomService:
             grace_ms=self.settings.grace_ms,
             retention_ms=self.settings.room_retention_ms,
             program=program,
+            group_id=group_id,
             limits=Limits(
                 max_members=self.settings.max_members,
                 max_conns=self.settings.max_conns_per_member,
@@ -191,16 +223,18 @@ class RoomService:
         if room.closed:
             raise Conflict("the room is closed")
         claims = await self._claims(room, hello)
+        person_id, group_role = (None, None) if claims else await self._person(room, hello)
         now = self.clock.now_ms()
         member_id = claims.member if claims else new_id("m")
-        role = claims.role if claims else self._role_for(hello)
+        role = claims.role if claims else group_role or self._role_for(hello)
 
         def command(room: Room) -> Outcome:
             if claims is not None:
                 outcome = room.connect(member_id=member_id, conn_id=conn_id, now=now)
             else:
                 outcome = room.join(
-                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now
+                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now,
+                    person_id=person_id,
                 )
             if outcome.error is None:
                 member_role = room.state.members[member_id].role
@@ -209,6 +243,7 @@ class RoomService:
                     seqs=room.seqs_for(member_id),
                     epoch=room.state.epoch,
                     role=member_role,
+                    person_id=room.state.members[member_id].person_id,
                 )
             return outcome
 
@@ -236,7 +271,7 @@ class RoomService:
         snapshot["recent"] = await self._recent(room_id, member_id, role, seqs)
         return Admission(
             member_id, role, token, reply["epoch"], seqs, snapshot, missed is not None,
-            missed or [],
+            missed or [], reply.get("person_id"),
         )
 
     def _role_for(self, hello: dict[str, Any]) -> str:
@@ -246,6 +281,36 @@ class RoomService:
         if role not in (PARTICIPANT, OBSERVER):
             raise BadRequest("with an invite, role is participant or observer")
         return str(role)
+
+    async def _person(self, room: Room, hello: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The person a newcomer's `person_key` names (None: a guest) and, when
+        the key is the only credential, their role in the room's group.
+
+        Beside an invite or host key (the door), a key that names nobody, or a
+        database out of reach, lets the member in as a guest (`welcome` then
+        has no `person_id`): the room never waits for the history.
+        """
+        key = hello.get("person_key")
+        if key is None:
+            return None, None
+        door = any(name in hello for name in ("invite", "host_key"))
+        directory = self.directory
+        try:
+            person = None if directory is None else await directory.person_by_key(key)
+        except BackendUnavailable:
+            if not door:
+                raise
+            log.warning("person key not checked (database unreachable): joining as a guest")
+            return None, None
+        if door:
+            return (None if person is None else str(person.id)), None
+        if directory is None or person is None:
+            raise Unauthorized("the person key is not valid")
+        group_id = room.state.group_id
+        role = None if group_id is None else await directory.group_role(group_id, person.id)
+        if role is None:
+            raise Unauthorized("with a person key alone, join a room of one of your groups")
+        return str(person.id), role
 
     async def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
         """The token's claims, or None for a newcomer with a valid invite or host key."""
@@ -262,7 +327,9 @@ class RoomService:
             if not room.check_invite(hello["invite"]):
                 raise Unauthorized("the invite code is not valid for this room")
             return None
-        raise Unauthorized("hello needs one of invite, host_key or token")
+        if "person_key" in hello:
+            return None  # a group member's own key: checked against the room's group
+        raise Unauthorized("hello needs one of invite, host_key, token or person_key")
 
     async def _missed(
         self,
@@ -334,6 +401,8 @@ class RoomService:
                 continue
             if outcome.reply.get("expired"):
                 await self.backend.delete_room(room_id)
+            elif outcome.reply.get("archive") and self.archiver is not None:
+                self.archiver.submit(room_id)
 
     async def _next_wait(self, poll_ms: int) -> float:
         deadline = await self.backend.next_deadline()

@@ -19,6 +19,14 @@ class Settings:
     redis_url: str = field(
         default="", metadata={"help": "redis://HOST:PORT/DB to share rooms between processes"}
     )
+    database_url: str = field(
+        default="",
+        metadata={"help": "postgresql://USER@HOST/DB for people and history "
+                          "(empty: SQLite in the data directory)"},
+    )
+    data_dir: str = field(
+        default="data", metadata={"help": "directory of the embedded SQLite database"}
+    )
     grace_ms: int = field(
         default=15_000,
         metadata={"help": "how long a disconnected member stays before it leaves (ms)"},

@@ -201,6 +201,10 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
         room_id, request("m", "comment.send", {"text": "x", "to": "p", "private": True})
     )
     await backend.transact(room_id, request("m", "room.close", now=T0 + 1_000))
+    # Its archive is due at once; once archived, its expiry is what is due.
+    assert await backend.next_deadline() == T0 + 1_000
+    assert (await backend.transact(room_id, tick(T0 + 1_000))).reply == {"archive": True}
+    await backend.transact(room_id, lambda room: room.mark_archived(T0 + 1_000))
     assert await backend.next_deadline() == T0 + 11_000
     assert (await backend.transact(room_id, tick(T0 + 10_999))).reply == {}
     assert (await backend.transact(room_id, tick(T0 + 11_000))).reply == {"expired": True}

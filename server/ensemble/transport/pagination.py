@@ -42,4 +42,9 @@ def paginate(
     page = ordered[:limit]
     if len(ordered) <= limit:
         return page, None
-    return page, base64.urlsafe_b64encode(key(page[-1]).encode()).rstrip(b"=").decode()
+    return page, cursor_for(key(page[-1]))
+
+
+def cursor_for(position: str) -> str:
+    """The opaque cursor of a page that starts after `position`."""
+    return base64.urlsafe_b64encode(position.encode()).rstrip(b"=").decode()
