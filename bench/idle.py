@@ -49,7 +49,7 @@ def rss_kib(server: ServerProcess) -> int:
 
 
 def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
@@ -72,14 +72,13 @@ def hold(job: dict[str, Any]) -> int:
 
 
 async def _hold(job: dict[str, Any]) -> int:
-    """Connect this worker's members, then keep them until `hold_until`."""
+    """Connect this worker's members, say how many, and keep them until released."""
     sockets = []
     for i, room in enumerate(job["rooms"]):
         batch = [join(job["url"], room, f"m{i}-{k}") for k in range(job["per_room"])]
         sockets += await asyncio.gather(*batch)
-    Path(job["ready_file"]).write_text(str(len(sockets)))
-    while time.time() < job["hold_until"] and Path(job["ready_file"]).exists():
-        await asyncio.sleep(0.2)
+    job["ready"].put(len(sockets))
+    await asyncio.get_running_loop().run_in_executor(None, job["release"].wait, job["hold"])
     for ws in sockets:
         ws.transport.abort()
     return len(sockets)
@@ -114,21 +113,19 @@ async def measure(args: argparse.Namespace, server: ServerProcess) -> None:
             await ws.close()
         await asyncio.sleep(2)
         before = rss_kib(server)
-        tmp = Path(f"/tmp/ensemble-idle-{os.getpid()}")
-        tmp.mkdir(exist_ok=True)
+        context = get_context("spawn")
+        manager = context.Manager()
+        ready, release = manager.Queue(), manager.Event()
         jobs = [{"url": server.ws, "rooms": rooms[w:rooms_needed:args.workers],
-                 "per_room": per_room, "ready_file": str(tmp / f"w{w}"),
-                 "hold_until": time.time() + args.hold}
+                 "per_room": per_room, "ready": ready, "release": release, "hold": args.hold}
                 for w in range(args.workers)]
         loop = asyncio.get_running_loop()
         started = time.monotonic()
-        with ProcessPoolExecutor(len(jobs), mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
             holders = [loop.run_in_executor(pool, hold, job) for job in jobs]
-            while not all(Path(job["ready_file"]).exists() for job in jobs):
-                if any(h.done() for h in holders):
-                    await asyncio.gather(*holders)  # raises what went wrong
-                await asyncio.sleep(0.2)
-            joined = sum(int(Path(job["ready_file"]).read_text()) for job in jobs)
+            joined = 0
+            for _ in jobs:
+                joined += await loop.run_in_executor(None, ready.get, True, args.hold)
             took = time.monotonic() - started
             await asyncio.sleep(3)
             after = rss_kib(server)
@@ -139,10 +136,9 @@ async def measure(args: argparse.Namespace, server: ServerProcess) -> None:
                 times.append((time.perf_counter() - t0) * 1000)
                 assert reply.status_code == 200
                 await asyncio.sleep(0.02)
-            for job in jobs:
-                Path(job["ready_file"]).unlink()
+            release.set()
             await asyncio.gather(*holders)
-        tmp.rmdir()
+        manager.shutdown()
     times.sort()
     mode = "Redis" if args.redis else "in-memory"
     print(f"idle members: 1 server process ({mode}), {joined} members in {rooms_needed} rooms, "
