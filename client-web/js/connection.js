@@ -7,7 +7,7 @@
 // events to its owner, who merges them (state.js) and tells the connection
 // the position reached (setPosition) so a reconnect can resume from it.
 
-import { ClockEstimator } from "./clock.js";
+import { SyncFilter } from "./clock.js";
 import { SUBPROTOCOL } from "./codec.js";
 
 export const JSON_SUBPROTOCOL = "ensemble.v1.json";
@@ -44,8 +44,14 @@ export const STATUS = Object.freeze({
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 15000;
 export const ABUSIVE_MIN_MS = 10000;
+// Clock sync: a burst at once, then pings every FAST_PING_MS for the first
+// FAST_PINGS_FOR_MS (enough samples to find the fastest trips through a
+// jittery path), then one every PING_INTERVAL_MS to follow the drift. Waking
+// up (tab visible again, network back) starts over with a burst.
 export const INITIAL_PINGS = 5;
-export const PING_INTERVAL_MS = 30000;
+export const FAST_PING_MS = 150;
+export const FAST_PINGS_FOR_MS = 20000;
+export const PING_INTERVAL_MS = 1000;
 export const PONG_TIMEOUT_MS = 10000;
 export const REQUEST_TIMEOUT_MS = 10000;
 
@@ -93,7 +99,7 @@ export class Connection {
     this.h = handlers;
     this.WebSocketImpl = WebSocketImpl;
     this.now = now;
-    this.clock = new ClockEstimator(8);
+    this.clock = new SyncFilter();
     this.status = STATUS.IDLE;
     this.ws = null;
     this.attempt = 0;
@@ -105,6 +111,7 @@ export class Connection {
     this.pongTimer = null;
     this.pingsLeft = 0;
     this.pingT0 = null;
+    this.fastUntil = 0;
     this.stopped = false;
     this.usedToken = false;
     this.helloError = null;
@@ -149,7 +156,7 @@ export class Connection {
       this.retryTimer = null;
       this.connect();
     } else if (this.status === STATUS.OPEN) {
-      this.ping();
+      this.resyncClock();
     }
   }
 
@@ -324,6 +331,15 @@ export class Connection {
   startPings() {
     this.clearPing();
     this.pingsLeft = INITIAL_PINGS;
+    this.fastUntil = this.now() + FAST_PINGS_FOR_MS;
+    this.ping();
+  }
+
+  /** Back from sleep or offline: the clock may have jumped; sample it again, fast. */
+  resyncClock() {
+    this.pingsLeft = INITIAL_PINGS;
+    this.fastUntil = this.now() + FAST_PINGS_FOR_MS;
+    clearTimeout(this.pingTimer);
     this.ping();
   }
 
@@ -349,7 +365,8 @@ export class Connection {
     this.h.onSync?.(this.clock);
     this.pingsLeft -= 1;
     clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.ping(), this.pingsLeft > 0 ? 0 : PING_INTERVAL_MS);
+    const delay = this.pingsLeft > 0 ? 0 : t1 < this.fastUntil ? FAST_PING_MS : PING_INTERVAL_MS;
+    this.pingTimer = setTimeout(() => this.ping(), delay);
   }
 
   clearPing() {
@@ -362,6 +379,6 @@ export class Connection {
 
   /** Estimated server time now. */
   serverNow() {
-    return this.now() + this.clock.offset;
+    return this.clock.serverNow(this.now());
   }
 }

@@ -60,9 +60,28 @@ def turns(mode, queue, current, turn_ms=None, ends_at=None):
             "turn_ms": turn_ms, "ends_at": ends_at}
 
 
-def tempo(bpm, beats_per_bar, running, started_at=None):
+def grid(bpm, beats_per_bar, started_at, first_beat=0):
+    return {"bpm": bpm, "beats_per_bar": beats_per_bar, "started_at": started_at,
+            "first_beat": first_beat}
+
+
+def tempo(bpm, beats_per_bar, running, started_at=None, first_beat=0, effective_at=None,
+          previous=None):
     return {"bpm": bpm, "beats_per_bar": beats_per_bar, "running": running,
-            "started_at": started_at}
+            "started_at": started_at, "first_beat": first_beat,
+            "effective_at": effective_at, "previous": previous}
+
+
+# Mira starts the metronome at T + 397000: 80 bpm in 4 (a bar is 3000 ms), so
+# beat 0 sounds one bar later. At T + 650000 she asks for 96 bpm in 3: the
+# first bar line at least one bar ahead is beat 340 at T + 655000. At
+# T + 700000 she stops it: the 96-in-3 grid (bar 1875 ms) ends on its bar
+# line at T + 701875 (beat 415 would have been next).
+TEMPO_80 = tempo(80, 4, True, started_at=T + 400000, effective_at=T + 400000)
+TEMPO_96 = tempo(96, 3, True, started_at=T + 655000, first_beat=340, effective_at=T + 655000,
+                 previous=grid(80, 4, T + 400000))
+TEMPO_STOPPED = tempo(96, 3, False, effective_at=T + 701875,
+                      previous=grid(96, 3, T + 655000, 340))
 
 
 def anchor(round_, phase, timer_ms, turn_of):
@@ -107,7 +126,7 @@ SNAPSHOT_COMMON = {
     "timer": FOCUS_TIMER,
     "sprint": FOCUS_SPRINT,
     "turns": TURNS_NOW,
-    "tempo": tempo(80, 4, True, started_at=T + 400000),
+    "tempo": TEMPO_80,
     "goals": GOALS,
 }
 
@@ -236,11 +255,12 @@ VECTORS = [
      ev("comment", "room", 2, T - 200000, MIRA, text="Welcome, everyone.", to=None,
         private=False, anchor=anchor(None, None, None, None))),
     ("mentor.note", "event", NOTE),
-    ("tempo.changed running", "event",
-     ev("tempo.changed", "room", 54, T + 400000, MIRA,
-        tempo=tempo(80, 4, True, started_at=T + 400000))),
-    ("tempo.changed stopped", "event",
-     ev("tempo.changed", "room", 60, T + 700000, MIRA, tempo=tempo(80, 4, False))),
+    ("tempo.changed started, one bar ahead", "event",
+     ev("tempo.changed", "room", 54, T + 397000, MIRA, tempo=TEMPO_80)),
+    ("tempo.changed new tempo on the next bar line", "event",
+     ev("tempo.changed", "room", 60, T + 650000, MIRA, tempo=TEMPO_96)),
+    ("tempo.changed stopping at a bar line", "event",
+     ev("tempo.changed", "room", 61, T + 700000, MIRA, tempo=TEMPO_STOPPED)),
     ("room.closed", "event", ev("room.closed", "room", 84, T + 7200000, MIRA, reason="closed")),
     ("room.closed when idle", "event",
      ev("room.closed", "room", 3, T + 1800000, None, reason="idle")),

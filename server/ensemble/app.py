@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from ensemble.archiver import Archiver
@@ -28,7 +29,7 @@ from ensemble.transport.headers import NoSniff, internal_error
 from ensemble.transport.http import HttpApi
 from ensemble.transport.http_groups import GroupsApi
 from ensemble.transport.http_people import PeopleApi
-from ensemble.transport.outbox import KeepRawSend
+from ensemble.transport.outbox import RAW_SEND, shed_handshake
 from ensemble.transport.ratelimit import MemberBuckets
 from ensemble.transport.session import Session
 from ensemble.transport.testclock import clock_route
@@ -54,7 +55,7 @@ PAGE_HEADERS = {
 }
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> SocketsFirst:
     settings = settings or Settings.from_env()
     if clock is None:
         clock = ManualClock() if settings.test_clock else SystemClock()
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         fmt, subprotocol = Format.for_subprotocols(websocket.scope.get("subprotocols", []))
         await websocket.accept(subprotocol=subprotocol)
+        shed_handshake(websocket)
         if draining:
             await websocket.close(CloseCode.GOING_AWAY, "server shutting down: reconnect")
             return
@@ -128,7 +130,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await store.close()
 
     routes = [
-        WebSocketRoute("/ws", websocket_endpoint),
         Route("/api/rooms", api.create_room, methods=["POST"]),
         Route("/api/rooms", api.list_rooms, methods=["GET"]),
         Route("/api/rooms/{room_id}", api.get_room, methods=["GET"]),
@@ -163,17 +164,42 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         log.warning("ENSEMBLE_TEST_CLOCK is set: time moves only by POST /test/clock")
         routes.insert(0, Route("/test/clock", clock_route(clock, service.scheduler),
                                methods=["POST"]))
-    app = Starlette(
+    web = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(KeepRawSend), Middleware(NoSniff)],
+        middleware=[Middleware(NoSniff)],
         exception_handlers={Exception: internal_error},
     )
-    app.state.service = service
-    app.state.drain = drain
-    app.state.settings = settings
-    app.state.store = store
-    return app
+    web.state.service = service
+    web.state.drain = drain
+    web.state.settings = settings
+    web.state.store = store
+    return SocketsFirst(web, websocket_endpoint)
+
+
+class SocketsFirst:
+    """The application uvicorn serves: `/ws` straight to the session, the rest
+    (pages, API, lifespan) to Starlette.
+
+    A WebSocket lives as long as its member stays, and everything on its way in
+    stays with it: Starlette's middleware and routing would keep a chain of
+    coroutines and scope copies alive per socket (several KiB each), and wrap
+    the server's `send`, which the outbox needs as it is (see transport/outbox.py).
+    """
+
+    def __init__(
+        self, web: Starlette, endpoint: Callable[[WebSocket], Awaitable[None]]
+    ) -> None:
+        self.web = web
+        self.state = web.state
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            scope[RAW_SEND] = send
+            await self._endpoint(WebSocket(scope, receive, send))
+            return
+        await self.web(scope, receive, send)
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

@@ -131,13 +131,24 @@ class Turns:
 
 @dataclass(slots=True)
 class Tempo:
+    """The metronome; the rules are in clock.py (tempo) and PROTOCOL.md."""
+
     bpm: int = 60
     beats_per_bar: int = 4
     running: bool = False
-    started_at: int | None = None
+    started_at: int | None = None  # when beat `first_beat` sounds (running)
+    first_beat: int = 0
+    effective_at: int | None = None  # when this state takes over from `previous`
+    previous: dict[str, Any] | None = None  # the grid sounding until effective_at
+
+    def grid(self) -> dict[str, Any]:
+        return {"bpm": self.bpm, "beats_per_bar": self.beats_per_bar,
+                "started_at": self.started_at, "first_beat": self.first_beat}
 
     def public(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["previous"] = dict(self.previous) if self.previous is not None else None
+        return out
 
 
 @dataclass(slots=True)

@@ -16,8 +16,9 @@ socket (4000), and its client resumes.
 Writing straight to the transport relies on uvicorn's websockets-sansio
 protocol (the one `ensemble serve` runs), which owns the ASGI `send` callable
 and exposes `transport`, `writable` (its flow control) and `close_sent`.
-Starlette wraps `send` on its way to the endpoint, so `KeepRawSend`, the
-outermost middleware, keeps the server's own in the scope. Where those are
+Starlette would wrap `send` on its way to an endpoint, so the application
+(app.py) hands `/ws` to the session itself and keeps the server's own `send`
+in the scope. Where those are
 missing (another server), every frame takes the ASGI path.
 """
 
@@ -29,7 +30,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 
@@ -52,19 +52,7 @@ def packet_frame(packet: Packet, fmt: Format) -> bytes:
     return framed
 
 
-RAW_SEND = "ensemble.raw_send"
-
-
-class KeepRawSend:
-    """Keeps the server's own `send` of a WebSocket in its scope (see the module doc)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope[RAW_SEND] = send
-        await self.app(scope, receive, send)
+RAW_SEND = "ensemble.raw_send"  # the scope key of the server's own `send`
 
 
 def uvicorn_protocol(websocket: WebSocket) -> Any:
@@ -72,7 +60,25 @@ def uvicorn_protocol(websocket: WebSocket) -> Any:
     return getattr(websocket.scope.get(RAW_SEND), "__self__", None)
 
 
+def shed_handshake(websocket: WebSocket) -> None:
+    """Let go of the opening handshake once the socket is accepted.
+
+    uvicorn keeps the HTTP request and response of the upgrade (and the scope
+    keeps the request's headers) for as long as the socket lives: a few KiB
+    per idle member that nothing reads again.
+    """
+    protocol = uvicorn_protocol(websocket)
+    if protocol is not None and getattr(protocol, "handshake_complete", False):
+        for name in ("request", "response"):
+            if hasattr(protocol, name):
+                setattr(protocol, name, None)
+    websocket.scope["headers"] = []
+
+
 class Outbox:
+    __slots__ = ("_backlog", "_drainer", "_limit", "_on_overflow", "_protocol", "_shut",
+                 "_websocket")
+
     def __init__(
         self, websocket: WebSocket, limit: int, on_overflow: Callable[[], None]
     ) -> None:
@@ -82,7 +88,7 @@ class Outbox:
         protocol = uvicorn_protocol(websocket)
         direct = all(hasattr(protocol, name) for name in ("transport", "writable", "close_sent"))
         self._protocol = protocol if direct else None
-        self._backlog: deque[bytes | str] = deque()
+        self._backlog: deque[bytes | str] | None = None  # made when first needed
         self._drainer: asyncio.Task[None] | None = None
         self._shut = False
 
@@ -97,11 +103,14 @@ class Outbox:
         if transport is not None:
             transport.write(framed or ws_frame(data))
             return
-        if len(self._backlog) >= self._limit:
+        backlog = self._backlog
+        if backlog is None:
+            backlog = self._backlog = deque()
+        if len(backlog) >= self._limit:
             self.discard()
             self._on_overflow()
             return
-        self._backlog.append(data)
+        backlog.append(data)
         if self._drainer is None:
             self._drainer = asyncio.create_task(self._drain())
 
@@ -127,6 +136,7 @@ class Outbox:
                 else:
                     await self._websocket.send_text(data)
                 self._backlog.popleft()
+            self._backlog = None  # caught up: back to writing straight through
         finally:
             self._drainer = None
 
@@ -139,7 +149,7 @@ class Outbox:
     def discard(self) -> None:
         """Drop the backlog and take nothing more."""
         self._shut = True
-        self._backlog.clear()
+        self._backlog = None
         if self._drainer is not None:
             self._drainer.cancel()
 

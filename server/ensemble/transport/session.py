@@ -45,6 +45,14 @@ class State(enum.Enum):
 
 
 class Session:
+    # One per open socket, so every byte counts: no __dict__.
+    __slots__ = (
+        "_admitted_at", "_behind", "_bucket", "_buckets", "_close", "_counted", "_held",
+        "_interrupted", "_last", "_out", "_readable", "_receiving", "_refused_in_a_row",
+        "_task", "_tasks", "conn_id", "fmt", "member_id", "metrics", "role", "room_id",
+        "service", "settings", "state", "websocket",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -65,7 +73,10 @@ class Session:
         self.member_id = ""
         self.role = ""
         self._out = Outbox(websocket, settings.send_queue, self._overflowed)
-        self._ending = asyncio.Event()  # set when the session should end
+        # The task running this session, and whether a close interrupts its read.
+        self._task: asyncio.Task[Any] | None = None
+        self._receiving = False
+        self._interrupted = False
         # Until hello, this socket's own bucket; then the member's, shared by its sockets.
         self._buckets = buckets
         self._bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
@@ -82,18 +93,20 @@ class Session:
     # -- lifecycle -------------------------------------------------------------
 
     async def run(self) -> None:
+        """Read and handle frames until the socket closes or the session is
+        closed, in the task that serves the socket (no task of its own: an idle
+        member costs as little as it can)."""
         self.metrics.connections.inc()
         self._counted = True
-        reader = asyncio.create_task(self._read())
-        ending = asyncio.create_task(self._ending.wait())
+        self._task = asyncio.current_task()
         try:
-            await asyncio.wait({reader, ending}, return_when=asyncio.FIRST_COMPLETED)
+            await self._read()
             if self._close is not None:
                 await self._out.flush(timeout=2)  # what was sent before the close
         finally:
-            for task in (reader, ending, *self._tasks):
+            for task in self._tasks:
                 task.cancel()
-            await asyncio.gather(reader, ending, *self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._out.aclose()
             await self._leave()
             if self._close is not None:
@@ -104,7 +117,7 @@ class Session:
         """Close after what is already sent has gone out."""
         if self._close is None:
             self._close = (code, reason)
-            self._ending.set()
+            self._stop_reading()
 
     def _overflowed(self) -> None:
         self.metrics.slow_consumers.inc()
@@ -116,7 +129,13 @@ class Session:
         self._close = (code, reason)
         self._out.discard()
         self._uncount()
-        self._ending.set()
+        self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        """End the read loop: now if it waits for a frame, else after the one it handles."""
+        if self._receiving and self._task is not None and not self._interrupted:
+            self._interrupted = True
+            self._task.cancel()
 
     def _uncount(self) -> None:
         if self._counted:
@@ -173,19 +192,28 @@ class Session:
         loop = asyncio.get_running_loop()
         # Absolute: pings and garbage do not buy a socket more time to say hello.
         hello_by = loop.time() + self.settings.hello_timeout_ms / 1000
-        while True:
+        while self._close is None:
             try:
+                self._receiving = True
                 if self.state is State.AWAITING_HELLO:
                     async with asyncio.timeout_at(hello_by):
                         message = await self.websocket.receive()
                 else:
                     message = await self.websocket.receive()
+            except asyncio.CancelledError:
+                if not self._interrupted:
+                    raise
+                assert self._task is not None
+                self._task.uncancel()  # our own interruption: the session closes
+                return
             except TimeoutError:
                 self._error(None, ErrorCode.UNAUTHORIZED, "no hello in time")
                 self.close(CloseCode.HELLO_TIMEOUT, "no hello in time")
                 return
             except WebSocketDisconnect:
                 return
+            finally:
+                self._receiving = False
             if message["type"] == "websocket.disconnect":
                 return
             data = message.get("bytes")
