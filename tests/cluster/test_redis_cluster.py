@@ -80,6 +80,7 @@ class Members:
         self.clients = clients
         self.mentor = clients[0]
         self.frames: list[list[dict[str, Any]]] = [[] for _ in clients]
+        self.arrived: dict[tuple[int, int], float] = {}  # (client, room seq) -> wall ms
 
     @classmethod
     async def join(cls, servers: Cluster, room: dict[str, Any]) -> Members:
@@ -102,6 +103,9 @@ class Members:
             async with asyncio.timeout(within):
                 while True:
                     frames.append(await client.next_event(within))
+                    if frames[-1].get("stream") == "room":
+                        key = (self.clients.index(client), frames[-1]["seq"])
+                        self.arrived.setdefault(key, time.time() * 1000)
                     if predicate(frames[-1]):
                         return
 
@@ -280,3 +284,9 @@ async def test_a_master_killed_mid_sprint_is_replaced_and_clients_lose_nothing(
     start = next(e for e in stream if e["type"] == "sprint.changed")
     done = next(e for e in stream if sprint_done(e))
     assert done["at"] == start["at"] + 6 * PHASE_MS
+    # And applied soon after it: the failover (about 2 s with a 1 s node
+    # timeout) plus, at worst, a claim that died with the master (5 s).
+    late = max(members.arrived[(i, e["seq"])] - e["at"] for e in stream
+               if e["type"] == "sprint.phase" or sprint_done(e) for i in range(3))
+    print(f"latest phase change arrived {late:.0f} ms after its instant")
+    assert late < 10_000
