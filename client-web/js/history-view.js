@@ -36,6 +36,16 @@ export function calendarDays(now, weeks = 12) {
   return days;
 }
 
+/**
+ * A group streak as words: scheduled meetings kept in a row, or days with a
+ * group session in a row when the group has no schedule.
+ */
+export function groupStreakText(groupStreak, scheduled) {
+  const { count, best } = groupStreak;
+  const unit = scheduled ? (count === 1 ? "meeting" : "meetings") : (count === 1 ? "group day" : "group days");
+  return `${count} ${unit} in a row (best ${best})`;
+}
+
 export function minutes(ms) {
   return `${Math.round((ms || 0) / 60000)} min`;
 }
