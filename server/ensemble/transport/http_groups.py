@@ -29,7 +29,8 @@ from ensemble.core.history import (
 from ensemble.service import RoomService
 from ensemble.store import BadCursor, Person, Store
 from ensemble.store.archive import history_entry
-from ensemble.store.groups import MENTOR, seal, unseal
+from ensemble.store.groups import MENTOR
+from ensemble.store.sealing import seal, unseal
 from ensemble.transport.http_people import (
     PeopleApi,
     bearer,
