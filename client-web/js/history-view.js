@@ -2,8 +2,8 @@
 // the practice calendar. Pure helpers first, then DOM built with el() only.
 
 import { el } from "./dom.js";
+import { RESULT_LABELS } from "./goals.js";
 
-const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" };
 export const DAY_MS = 24 * 3600 * 1000;
 
 /** "YYYY-MM-DD" of an instant in the browser's zone. */
