@@ -5,7 +5,6 @@
 // render(). The clock, turn countdown and beat are drawn every animation
 // frame from state + the estimated server offset, never from ticks.
 
-import { ensurePerson, loadPerson } from "./person.js";
 import * as msgpack from "./msgpack.js";
 import { makeCodec } from "./codec.js";
 import { Connection, CLOSE, STATUS } from "./connection.js";
@@ -18,21 +17,17 @@ import { TurnsPanel } from "./turns-panel.js";
 import { FeedPanel } from "./feed-panel.js";
 import { GoalPanel } from "./goal-panel.js";
 import { MentorPanel } from "./mentor-panel.js";
+import { JoinPanel } from "./join-panel.js";
 import { $, setText, announcer } from "./dom.js";
 import { getRoom } from "./api.js";
 import { addressOf, pageSecrets } from "./links.js";
-import { loadSession, saveSession, updateSession, clearSession, saveHostKey, loadHostKey, rememberName, rememberedName } from "./storage.js";
+import { loadSession, updateSession, clearSession } from "./storage.js";
 
 const codec = makeCodec(msgpack);
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
 // Secrets come in the fragment (#invite=…, #host_key=…); see links.js.
 const params = pageSecrets();
-let invite = params.get("invite");
-// The host key arrives in the mentor link; once saved for this tab it leaves
-// the address bar (mentors share their screens). An invite link wins over a
-// host key remembered from earlier in the same tab.
-const hostKey = params.get("host_key") || (invite ? null : loadHostKey(roomId));
-if (params.get("host_key")) saveHostKey(roomId, hostKey);
+const join = new JoinPanel({ roomId, params, onJoin: (name, credential) => connect(name, credential, null) });
 
 const announce = announcer($("#announcer"));
 let conn = null;
@@ -93,52 +88,6 @@ async function loadRoomTitle() {
   } catch (err) {
     if (err.status === 404) notice("There is no such room. Check the link.", true);
   }
-}
-
-function showJoin(error = "") {
-  $("#room").hidden = true;
-  $("#join").hidden = false;
-  const name = $("#join-name");
-  if (!name.value) name.value = rememberedName();
-  $("#join-role-field").hidden = !!(hostKey || groupRoom);
-  $("#join-mentor-note").hidden = !hostKey;
-  $("#join-invite-field").hidden = !!(hostKey || invite || groupRoom);
-  $("#join-error").textContent = error;
-  name.focus();
-}
-
-// v2: a room of a group (#group=… from the group page) is joined with the
-// person key alone; in any room the member is this browser's person.
-const groupRoom = params.has("group");
-function withPerson(credential) {
-  const person = loadPerson();
-  return person ? { ...credential, person_key: person.person_key } : credential;
-}
-
-function setupJoin() {
-  $("#join-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const name = $("#join-name").value.trim();
-    if (!name) {
-      $("#join-error").textContent = "Type your name.";
-      $("#join-name").focus();
-      return;
-    }
-    if (!hostKey && !invite && !groupRoom) {
-      invite = $("#join-invite").value.trim();
-      if (!invite) {
-        $("#join-error").textContent = "Type the invite code.";
-        $("#join-invite").focus();
-        return;
-      }
-    }
-    rememberName(name);
-    const role = hostKey ? undefined : new FormData(e.target).get("role") || "participant";
-    clearSession(roomId);
-    saveSession(roomId, { name, role });
-    await ensurePerson(name).catch(() => null); // a guest when the log cannot be made
-    connect(name, withPerson(hostKey ? { host_key: hostKey } : invite ? { invite, role } : {}), null);
-  });
 }
 
 // ---- connection ---------------------------------------------------------------
@@ -293,7 +242,7 @@ function onFatal({ code, error }) {
   } else if (code === CLOSE.POLICY) {
     clearSession(roomId);
     state = null;
-    showJoin(`Could not join: ${error?.message || "the server refused"}`);
+    join.show(`Could not join: ${error?.message || "the server refused"}`);
   } else {
     notice(`Disconnected (${code}). Reload the page to try again.`, true);
   }
@@ -358,17 +307,16 @@ function setupControls() {
 
 function main() {
   if (!roomId) { notice("No room in this address.", true); return; }
-  setupJoin();
+  join.setup();
   setupControls();
   loadRoomTitle();
   requestAnimationFrame(frame);
   const saved = loadSession(roomId);
   if (saved.token && saved.name) {
     // A reload: come back as the same member, from a fresh snapshot.
-    const credential = withPerson(hostKey ? { host_key: hostKey } : invite ? { invite, role: saved.role || "participant" } : {});
-    connect(saved.name, credential, saved.token);
+    connect(saved.name, join.credential(saved.role || "participant"), saved.token);
   } else {
-    showJoin();
+    join.show();
   }
 }
 
