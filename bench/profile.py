@@ -111,7 +111,8 @@ async def run(args: argparse.Namespace) -> None:
         spy = await asyncio.create_subprocess_exec(
             str(PY_SPY), "record", "--pid", str(servers[0].process.pid), "--duration",
             str(args.seconds), "--rate", "200", "--format", "raw", "--output", str(raw),
-            "--nonblocking", *(["--native"] if args.native else []),
+            # Native frames need the process paused for each sample.
+            *(["--native"] if args.native else ["--nonblocking"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         await spy.wait()
