@@ -111,7 +111,9 @@ async def run(args: argparse.Namespace) -> None:
         spy = await asyncio.create_subprocess_exec(
             str(PY_SPY), "record", "--pid", str(servers[0].process.pid), "--duration",
             str(args.seconds), "--rate", "200", "--format", "raw", "--output", str(raw),
-            "--nonblocking", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # Native frames need the process paused for each sample.
+            *(["--native"] if args.native else ["--nonblocking"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         await spy.wait()
         await measuring
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="load generator processes")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--raw", help="where to keep the collapsed stacks")
+    parser.add_argument("--native", action="store_true", help="sample C frames too (slower)")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -5,7 +5,7 @@
 import { $, el, copyText, fill } from "./dom.js";
 import { getBoard, getGroup, joinGroup, setBoard, startGroupSession } from "./api.js";
 import { dropFromFragment, ensurePerson, fragment, loadPerson } from "./person.js";
-import { minutes, when } from "./history-view.js";
+import { groupStreakText, minutes, when } from "./history-view.js";
 
 const groupId = decodeURIComponent(location.pathname.split("/")[2] || "");
 let person = null;
@@ -33,9 +33,10 @@ async function joinFromLink() {
 function renderBoard(board) {
   fill($("#board"), board.entries.length
     ? el("table", {},
-      el("thead", {}, el("tr", {}, ["Name", "Streak", "Focus", "Goals done"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, ["Name", "Streak", "In a row here", "Focus", "Goals done"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, board.entries.map((e) => el("tr", {},
-        el("td", {}, e.name), el("td", {}, `${e.streak} d`), el("td", {}, minutes(e.focus_ms)), el("td", {}, String(e.goals_done))))))
+        el("td", {}, e.name), el("td", {}, `${e.streak} d`), el("td", { class: "group-streak" }, String(e.group_streak.count)),
+        el("td", {}, minutes(e.focus_ms)), el("td", {}, String(e.goals_done))))))
     : el("p", { class: "muted" }, "Nobody is on the board this week. Only people who opt in are shown."));
 }
 
@@ -59,6 +60,7 @@ async function show() {
     return;
   }
   const mentor = group.role === "mentor";
+  const scheduled = !!group.schedule?.days?.length;
   $("#group-title").textContent = group.name;
   document.title = `${group.name} — Ensemble`;
   $("#group-h").textContent = group.name;
@@ -75,7 +77,8 @@ async function show() {
   }
   fill($("#members"), group.members.map((m) => el("li", { dataset: { person: m.person_id } },
     mentor ? el("a", { href: `/g/${encodeURIComponent(groupId)}/p/${encodeURIComponent(m.person_id)}` }, m.name) : el("span", {}, m.name),
-    el("span", { class: "muted" }, `${m.role} · ${m.streak} d streak`))));
+    el("span", { class: "muted" }, `${m.role} · ${m.streak} d streak · `,
+      el("span", { class: "group-streak" }, groupStreakText(m.group_streak, scheduled))))));
   $("#board-opt-in").checked = group.board_opt_in;
   past = group.sessions;
   next = group.next;

@@ -2,8 +2,8 @@
 // the practice calendar. Pure helpers first, then DOM built with el() only.
 
 import { el } from "./dom.js";
+import { RESULT_LABELS } from "./goals.js";
 
-const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" };
 export const DAY_MS = 24 * 3600 * 1000;
 
 /** "YYYY-MM-DD" of an instant in the browser's zone. */
@@ -34,6 +34,16 @@ export function calendarDays(now, weeks = 12) {
     days.push({ key: dayKey(d.getTime()), date: d, future: d.getTime() > today.getTime() });
   }
   return days;
+}
+
+/**
+ * A group streak as words: scheduled meetings kept in a row, or days with a
+ * group session in a row when the group has no schedule.
+ */
+export function groupStreakText(groupStreak, scheduled) {
+  const { count, best } = groupStreak;
+  const unit = scheduled ? (count === 1 ? "meeting" : "meetings") : (count === 1 ? "group day" : "group days");
+  return `${count} ${unit} in a row (best ${best})`;
 }
 
 export function minutes(ms) {

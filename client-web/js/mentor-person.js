@@ -22,6 +22,8 @@ function render(page) {
   document.title = `${page.name} — Ensemble`;
   $("#streak-days").textContent = String(page.streak.days);
   $("#streak-best").textContent = String(page.streak.best);
+  $("#group-streak").textContent = String(page.group_streak.count);
+  $("#group-streak-best").textContent = String(page.group_streak.best);
   $("#attended").textContent = String(sessions.length) + (next ? "+" : "");
   const goals = sessions.flatMap((s) => s.goals);
   const checked = goals.filter((g) => g.result);

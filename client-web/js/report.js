@@ -7,10 +7,10 @@ import { getReport } from "./api.js";
 import { formatMmss } from "./timer.js";
 import { loadHostKey, saveHostKey } from "./storage.js";
 import { pageSecrets } from "./links.js";
+import { RESULT_LABELS } from "./goals.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
 const params = pageSecrets();
-const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" };
 
 function when(ms) {
   return typeof ms === "number" ? new Date(ms).toLocaleString([], { dateStyle: "short", timeStyle: "medium" }) : "—";

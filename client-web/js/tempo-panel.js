@@ -144,8 +144,8 @@ export class TempoPanel {
     this.schedule.retune();
   }
 
-  render(state, mentor) {
-    if (mentor) {
+  render(state) {
+    if (state.me.role === "mentor") {
       $("#tempo-start").disabled = state.tempo.running;
       $("#tempo-stop").disabled = !state.tempo.running;
     }

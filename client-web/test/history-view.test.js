@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { calendarDays, dayKey, practiceDays } from "../js/history-view.js";
+import { calendarDays, dayKey, groupStreakText, practiceDays } from "../js/history-view.js";
 
 test("practice days are the local days of sessions with focus time", () => {
   const at = (y, m, d, h) => new Date(y, m - 1, d, h).getTime();
@@ -22,4 +22,11 @@ test("the calendar is 12 whole weeks, Monday first, ending with this week", () =
   assert.equal(days.filter((d) => d.future).length, 4); // Thu..Sun
   assert.equal(new Set(days.map((d) => d.key)).size, 84); // DST never doubles a day
   assert.ok(days.some((d) => d.key === "2026-03-25" && !d.future));
+});
+
+test("a group streak reads as meetings with a schedule, as group days without", () => {
+  assert.equal(groupStreakText({ count: 3, best: 5 }, true), "3 meetings in a row (best 5)");
+  assert.equal(groupStreakText({ count: 1, best: 1 }, true), "1 meeting in a row (best 1)");
+  assert.equal(groupStreakText({ count: 2, best: 2 }, false), "2 group days in a row (best 2)");
+  assert.equal(groupStreakText({ count: 0, best: 4 }, false), "0 group days in a row (best 4)");
 });

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import httpx
 import pytest
 
 from ensemble.client import ClientError
+from ensemble.store.engine import DB_FILE
 from ensemble.wire import schema
 from tests.support.people import auth, kept_sessions, new_person
 
@@ -226,3 +230,27 @@ async def test_the_board_names_only_people_who_opted_in(http, server, rooms):
         assert bo["person_id"] not in str(body) and "Bo" not in str(body)
     view = (await http.get(f"/api/groups/{group['group_id']}", headers=auth(bo))).json()
     assert view["board_opt_in"] is False
+
+
+async def test_a_tampered_sealed_mentor_key_is_no_copy_not_an_error(http, server):
+    mira = await new_person(server.http, "Mira")
+    group = await make_group(http, mira)
+    path = f"/api/groups/{group['group_id']}"
+    # Someone with write access to the database flips a byte of Mira's copy.
+    with sqlite3.connect(Path(server.env["ENSEMBLE_DATA_DIR"]) / DB_FILE) as db:
+        (sealed,) = db.execute(
+            "SELECT mentor_key_sealed FROM group_members WHERE group_id = ? AND person_id = ?",
+            (group["group_id"], mira["person_id"])).fetchone()
+        assert group["mentor_key"] not in sealed
+        tampered = sealed[:16] + ("A" if sealed[16] != "A" else "B") + sealed[17:]
+        db.execute("UPDATE group_members SET mentor_key_sealed = ? WHERE person_id = ?",
+                   (tampered, mira["person_id"]))
+    reply = await http.get(path, headers=auth(mira))
+    assert reply.status_code == 200, reply.text
+    schema.validate(reply.json(), "http", "group")
+    assert reply.json()["mentor_key"] is None and reply.json()["invite"] == group["invite"]
+    assert group["mentor_key"] not in reply.text
+    # Mira is still a mentor: sending the mentor key again seals a fresh copy.
+    assert (await join(http, mira, group, mentor_key=group["mentor_key"])).json()["role"] == (
+        "mentor")
+    assert (await http.get(path, headers=auth(mira))).json()["mentor_key"] == group["mentor_key"]

@@ -9,10 +9,14 @@ import pytest
 
 from ensemble.core.errors import BadRequest
 from ensemble.core.history import (
+    EARLY_MS,
     board,
     goals_kept_ratio,
+    group_streak,
     local_day,
+    member_group_streak,
     next_session_at,
+    occurrences,
     person_streak,
     personal_bests,
     practice_days,
@@ -137,9 +141,11 @@ def test_the_board_names_only_those_who_opted_in():
             "p_b": [session(ms(UTC, 2026, 3, 24, 9), 900_000, done)],
             "p_c": [session(ms(UTC, 2026, 3, 25, 9), 120_000)]}
     history = {p: list(s) for p, s in week.items()}
-    entries = board(members, history, week, now)
+    entries = board(members, history, week, now, {"id": "g_1", "schedule": None})
     assert [e["name"] for e in entries] == ["Cy", "Ana"]
-    assert entries[1] == {"person_id": "p_a", "name": "Ana", "streak": 1, "focus_ms": 60_000,
+    # These sessions carry no group: the group streak (by days, unscheduled) is 0.
+    assert entries[1] == {"person_id": "p_a", "name": "Ana", "streak": 1,
+                          "group_streak": {"count": 0, "best": 0}, "focus_ms": 60_000,
                           "goals_done": 1}
     assert entries[0]["streak"] == 1
     assert "p_b" not in str(entries) and "Bo" not in str(entries)
@@ -156,3 +162,107 @@ def test_week_summary_and_personal_bests():
     assert personal_bests(sessions, PARIS) == {"session_focus_ms": 500_000,
                                                "week_focus_ms": 900_000}
     assert personal_bests([], PARIS) == {"session_focus_ms": 0, "week_focus_ms": 0}
+
+
+# Group streaks: consecutive scheduled meetings (Mondays and Thursdays, 19:30 in Paris).
+TWICE_WEEKLY = {"days": ["mon", "thu"], "time": "19:30", "tz": "Europe/Paris"}
+
+
+def test_group_streak_counts_scheduled_meetings_not_days():
+    # Thu 19, Mon 23, Thu 26 March 2026: three meetings in a row, days apart.
+    held = [session(ms(PARIS, 2026, 3, d, 19, 35)) for d in (19, 23, 26)]
+    now = ms(PARIS, 2026, 3, 27, 12)  # Friday
+    assert group_streak(held, TWICE_WEEKLY, UTC, now) == {"count": 3, "best": 3}
+    # As days, the same sessions make no run: only yesterday's counts.
+    assert person_streak(held, PARIS, now) == {"days": 1, "best": 1}
+
+
+def test_a_missed_meeting_breaks_the_group_streak():
+    held = [session(ms(PARIS, 2026, 3, d, 19, 35)) for d in (16, 19, 26)]  # Mon 23 missed
+    assert group_streak(held, TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 27, 12)) == {
+        "count": 1, "best": 2}
+    # A session that never reached a focus phase does not keep the meeting.
+    unfocused = [*held, session(ms(PARIS, 2026, 3, 23, 19, 35), focus_ms=0)]
+    assert group_streak(unfocused, TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 27, 12))["count"] == 1
+    assert group_streak([], TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 27, 12)) == {
+        "count": 0, "best": 0}
+
+
+def test_todays_meeting_not_held_yet_does_not_break_it():
+    held = [session(ms(PARIS, 2026, 3, d, 19, 35)) for d in (19, 23)]
+    expected = {"count": 2, "best": 2}
+    for now in (ms(PARIS, 2026, 3, 26, 12),       # Thursday, before the meeting
+                ms(PARIS, 2026, 3, 26, 19, 45),   # the meeting is on, not archived yet
+                ms(PARIS, 2026, 3, 30, 18, 29)):  # up to an hour before the next one
+        assert group_streak(held, TWICE_WEEKLY, UTC, now) == expected
+    # Once the next meeting's slot opens, Thursday's is missed.
+    assert group_streak(held, TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 30, 18, 31)) == {
+        "count": 0, "best": 2}
+    # And today's meeting held counts at once.
+    today = [*held, session(ms(PARIS, 2026, 3, 26, 19, 31))]
+    assert group_streak(today, TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 26, 21))["count"] == 3
+
+
+def test_off_schedule_sessions_count_for_the_slot_they_fall_in():
+    now = ms(PARIS, 2026, 3, 27, 12)
+    # Monday 23 held 20 minutes early; Thursday 19 made up on the Saturday after.
+    held = [session(ms(PARIS, 2026, 3, 16, 19, 30)), session(ms(PARIS, 2026, 3, 21, 10)),
+            session(ms(PARIS, 2026, 3, 23, 19, 10)), session(ms(PARIS, 2026, 3, 26, 20))]
+    assert group_streak(held, TWICE_WEEKLY, UTC, now) == {"count": 4, "best": 4}
+    # Two sessions in one slot keep one meeting; they do not stand in for the next one.
+    twice = [session(ms(PARIS, 2026, 3, 16, 19, 30)), session(ms(PARIS, 2026, 3, 17, 9)),
+             session(ms(PARIS, 2026, 3, 23, 19, 30))]
+    assert group_streak(twice, TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 24, 12)) == {
+        "count": 1, "best": 1}
+    # More than EARLY_MS ahead of the meeting is the slot before.
+    monday = session(ms(PARIS, 2026, 3, 23, 19, 30))
+    thursday = ms(PARIS, 2026, 3, 26, 19, 30)
+    after = ms(PARIS, 2026, 3, 26, 21)
+    assert group_streak([monday, session(thursday - EARLY_MS - 1)], TWICE_WEEKLY, UTC,
+                        after) == {"count": 1, "best": 1}
+    assert group_streak([monday, session(thursday - EARLY_MS)], TWICE_WEEKLY, UTC,
+                        after) == {"count": 2, "best": 2}
+
+
+def test_group_meetings_follow_the_schedules_zone_across_dst():
+    # Paris springs forward on Sunday 2026-03-29: the meetings stay at 19:30 local,
+    # so the UTC gap from Thursday to Monday is an hour short.
+    meetings = occurrences(TWICE_WEEKLY, date(2026, 3, 26), date(2026, 3, 30))
+    assert meetings == [ms(PARIS, 2026, 3, 26, 19, 30), ms(PARIS, 2026, 3, 30, 19, 30)]
+    held = [session(ms(PARIS, 2026, 3, d, 19, 25)) for d in (26, 30)]
+    assert group_streak(held, TWICE_WEEKLY, UTC, ms(PARIS, 2026, 3, 30, 21)) == {
+        "count": 2, "best": 2}
+    # The person's own zone is irrelevant with a schedule: the group's zone decides.
+    assert group_streak(held, TWICE_WEEKLY, AUCKLAND, ms(PARIS, 2026, 3, 30, 21))["count"] == 2
+    # A meeting at a time the jump skips (02:30 on 29 March) is read as 03:30 CEST.
+    sunday = {"days": ["sun"], "time": "02:30", "tz": "Europe/Paris"}
+    assert occurrences(sunday, date(2026, 3, 29), date(2026, 3, 29)) == [
+        ms(UTC, 2026, 3, 29, 1, 30)]
+    held = [session(ms(PARIS, 2026, 3, 22, 2, 35)), session(ms(UTC, 2026, 3, 29, 1, 35))]
+    assert group_streak(held, sunday, UTC, ms(PARIS, 2026, 3, 29, 12))["count"] == 2
+    # New York meetings at 20:00 local are past midnight in UTC: still one per day.
+    ny = {"days": ["fri"], "time": "20:00", "tz": "America/New_York"}
+    held = [session(ms(NEW_YORK, 2026, 3, d, 20, 5)) for d in (6, 13, 20)]  # DST on the 8th
+    assert group_streak(held, ny, UTC, ms(NEW_YORK, 2026, 3, 21, 9)) == {"count": 3, "best": 3}
+
+
+def test_a_group_without_schedule_counts_days_with_a_group_session():
+    held = [session(ms(NEW_YORK, 2026, 3, 8, 23, 30)), session(ms(NEW_YORK, 2026, 3, 9, 23, 30))]
+    now = ms(NEW_YORK, 2026, 3, 10, 9)
+    # In the person's zone: the 8th and 9th, ending yesterday.
+    assert group_streak(held, None, NEW_YORK, now) == {"count": 2, "best": 2}
+    assert group_streak(held, {"days": [], "time": "10:00", "tz": "UTC"}, NEW_YORK, now)[
+        "count"] == 2
+    assert group_streak(held, None, NEW_YORK, ms(NEW_YORK, 2026, 3, 11, 9)) == {
+        "count": 0, "best": 2}
+
+
+def test_the_group_streak_keeps_that_groups_sessions_only():
+    group = {"id": "g_1", "schedule": TWICE_WEEKLY}
+    ours = [{**session(ms(PARIS, 2026, 3, d, 19, 35)), "group_id": "g_1"} for d in (19, 23)]
+    theirs = [{**session(ms(PARIS, 2026, 3, 26, 19, 35)), "group_id": "g_2"}]
+    now = ms(PARIS, 2026, 3, 27, 12)
+    assert member_group_streak(ours + theirs, group, UTC, now) == {"count": 2, "best": 2}
+    # With Thursday held elsewhere only, the next slot opening breaks it.
+    assert member_group_streak(ours + theirs, group, UTC, ms(PARIS, 2026, 3, 30, 19))[
+        "count"] == 0

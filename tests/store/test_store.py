@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ensemble.store import BadCursor, Store, database_url
 from ensemble.store.engine import DatabaseUrlError
+from ensemble.store.sealing import seal, unseal
 from tests.support.server import ROOT
 
 
@@ -44,6 +45,29 @@ async def test_a_person_is_found_by_key_only(store: Store) -> None:
     assert stored != "key-one" and len(stored) == 64  # only the digest is kept
     renamed = await store.people.update("p_1", name="Ana B", tz=None)
     assert renamed is not None and (renamed.name, renamed.tz) == ("Ana B", "Europe/Paris")
+
+
+async def test_a_mentors_copy_of_the_mentor_key_opens_for_that_mentor_only(store: Store) -> None:
+    await store.people.create("p_1", "key-one", "Mira", "UTC", 0)
+    group = {"id": "g_1", "name": "Strings", "visibility": "invite", "program": None,
+             "schedule": None, "invite": "inv"}
+    mentor_key = "Vb8n2QwLzVb8n2QwLzAbCd"  # as long as new_secret() makes them
+    await store.groups.create(group, mentor_key, "p_1", "key-one", 0)
+    membership = await store.groups.membership("g_1", "p_1")
+    assert membership is not None
+    sealed = membership["mentor_key_sealed"]  # it fits the column on PostgreSQL too
+    assert mentor_key not in sealed and mentor_key.encode().hex() not in sealed
+    assert unseal(sealed, "key-one", "g_1", "p_1") == mentor_key
+    # Another key, group or person: no copy.
+    assert unseal(sealed, "key-two", "g_1", "p_1") is None
+    assert unseal(sealed, "key-one", "g_2", "p_1") is None
+    assert unseal(sealed, "key-one", "g_1", "p_2") is None
+    # Tampered, truncated or not ours at all: no copy, and no exception.
+    flipped = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
+    for bad in (flipped, sealed[:-4], sealed[:10], "", "!!!not base64!!!", "é", "AAAA" * 20):
+        assert unseal(bad, "key-one", "g_1", "p_1") is None
+    # Each seal takes a fresh nonce: two copies of one key do not match.
+    assert seal(mentor_key, "key-one", "g_1", "p_1") != sealed
 
 
 async def test_deleting_a_person_removes_their_history(store: Store) -> None:

@@ -6,6 +6,7 @@ Pure: sessions come in as plain mappings (as archived), time zones as
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -41,20 +42,27 @@ def practice_days(sessions: Iterable[Mapping[str, Any]], tz: tzinfo) -> set[date
 def streak(days: set[date], today: date) -> dict[str, int]:
     """`days`: consecutive practice days ending today, or yesterday when today
     has none yet; `best`: the longest run ever."""
+    current, best = runs({day.toordinal() for day in days}, today.toordinal())
+    return {"days": current, "best": best}
+
+
+def runs(kept: set[int], latest: int) -> tuple[int, int]:
+    """Runs of consecutive numbers (days, schedule slots) in `kept`: the one
+    ending at `latest`, or at `latest - 1` while `latest` is not kept yet; and
+    the longest."""
+    end = latest if latest in kept else latest - 1
     current = 0
-    day = today if today in days else today - timedelta(days=1)
-    while day in days:
+    while end - current in kept:
         current += 1
-        day -= timedelta(days=1)
     best = 0
-    for start in days:
-        if start - timedelta(days=1) in days:
-            continue  # not the first day of a run
+    for start in kept:
+        if start - 1 in kept:
+            continue  # not the first of a run
         length = 1
-        while start + timedelta(days=length) in days:
+        while start + length in kept:
             length += 1
         best = max(best, length)
-    return {"days": current, "best": best}
+    return current, best
 
 
 def person_streak(sessions: Iterable[Mapping[str, Any]], tz: tzinfo, now: int) -> dict[str, int]:
@@ -159,18 +167,76 @@ def next_session_at(schedule: Mapping[str, Any] | None, now: int) -> int | None:
     """
     if not schedule or not schedule.get("days"):
         return None
-    tz = zone(schedule.get("tz", DEFAULT_TZ))
-    hour, minute = (int(part) for part in schedule["time"].split(":"))
-    today = local_day(now, tz)
-    for ahead in range(8):
-        day = today + timedelta(days=ahead)
-        if WEEKDAYS[day.weekday()] not in schedule["days"]:
-            continue
-        at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-        at_ms = int(at.timestamp() * 1000)
+    today = local_day(now, zone(schedule.get("tz", DEFAULT_TZ)))
+    for at_ms in occurrences(schedule, today, today + timedelta(days=7)):
         if at_ms > now:
             return at_ms
     return None
+
+
+def occurrences(schedule: Mapping[str, Any], first: date, last: date) -> list[int]:
+    """The schedule's meetings (epoch ms, ascending) on the days `first`..`last`
+    of its own zone; one per scheduled day, a DST-skipped time read as in
+    `next_session_at`."""
+    tz = zone(schedule.get("tz", DEFAULT_TZ))
+    hour, minute = (int(part) for part in schedule["time"].split(":"))
+    result = []
+    day = first
+    while day <= last:
+        if WEEKDAYS[day.weekday()] in schedule["days"]:
+            at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+            result.append(int(at.timestamp() * 1000))
+        day += timedelta(days=1)
+    return result
+
+
+EARLY_MS = 60 * 60 * 1000
+"""A session started up to this long before a scheduled meeting counts for it."""
+
+
+def group_streak(
+    sessions: Iterable[Mapping[str, Any]], schedule: Mapping[str, Any] | None, tz: tzinfo,
+    now: int,
+) -> dict[str, int]:
+    """A person's streak in one group: `sessions` are theirs in that group.
+
+    With a weekly schedule, each meeting owns a *slot*: from `EARLY_MS` before
+    it until `EARLY_MS` before the next one. A slot is kept when a session
+    that reached focus (`focus_ms > 0`) started in it, so a session started a
+    little early, late, or as a make-up before the next meeting counts for
+    that meeting (once, however many sessions it holds). `count` is the run of
+    kept slots ending with the latest slot begun by `now`, or the one before
+    while the latest has none yet (today's meeting not held yet breaks
+    nothing; it is missed once the next slot begins). The current schedule is
+    read for the whole history.
+
+    Without a schedule (or with no days in it): consecutive days, in `tz`
+    (the person's), with a focused session of the group, as `streak` counts.
+    `best` is the longest run ever.
+    """
+    focused = sorted(s["started_at"] for s in sessions if s["focus_ms"] > 0)
+    if not schedule or not schedule.get("days"):
+        days = streak({local_day(at, tz) for at in focused}, local_day(now, tz))
+        return {"count": days["days"], "best": days["best"]}
+    if not focused:
+        return {"count": 0, "best": 0}
+    own = zone(schedule.get("tz", DEFAULT_TZ))
+    # A week before the first session is sure to hold the slot it falls in.
+    first = local_day(focused[0], own) - timedelta(days=7)
+    last = local_day(max(now, focused[-1]) + EARLY_MS, own) + timedelta(days=1)
+    opens = [at - EARLY_MS for at in occurrences(schedule, first, last)]
+    begun = bisect_right(opens, max(now, focused[-1])) - 1
+    kept = {bisect_right(opens, at) - 1 for at in focused}
+    count, best = runs(kept, begun)
+    return {"count": count, "best": best}
+
+
+def member_group_streak(
+    sessions: Iterable[Mapping[str, Any]], group: Mapping[str, Any], tz: tzinfo, now: int
+) -> dict[str, int]:
+    """`group_streak` over a person's whole history, keeping `group`'s sessions."""
+    own = [s for s in sessions if s.get("group_id") == group["id"]]
+    return group_streak(own, group.get("schedule"), tz, now)
 
 
 def week_start(now: int, tz: tzinfo) -> int:
@@ -185,10 +251,12 @@ def board(
     history: Mapping[str, Sequence[Mapping[str, Any]]],
     week: Mapping[str, Sequence[Mapping[str, Any]]],
     now: int,
+    group: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     """The group's board for the week: opted-in members only, most focus first.
 
-    `history`: each member's kept sessions (for the streak, in their own zone);
+    `history`: each member's kept sessions (for the streaks: the personal one
+    in their own zone, the group one from those of `group`, `{id, schedule}`);
     `week`: their sessions of this group since the week started.
     """
     entries = []
@@ -196,10 +264,12 @@ def board(
         if not m["board_opt_in"]:
             continue
         counts = totals(week.get(m["person_id"], []))
+        kept = history.get(m["person_id"], [])
         entries.append({
             "person_id": m["person_id"],
             "name": m["name"],
-            "streak": person_streak(history.get(m["person_id"], []), zone(m["tz"]), now)["days"],
+            "streak": person_streak(kept, zone(m["tz"]), now)["days"],
+            "group_streak": member_group_streak(kept, group, zone(m["tz"]), now),
             "focus_ms": counts["focus_ms"],
             "goals_done": counts["goals_done"],
         })

@@ -1,15 +1,13 @@
 """Standing groups: their people and roles, board opt-ins, and their sessions.
 
 The mentor key is kept as its sha256. Each mentor also keeps a copy sealed
-with their own person key (XOR with an HMAC-SHA256 pad of that key, the group
-and the person): the database alone reveals neither, and a mentor who shows
-their person key gets the group's mentor key back to share it.
+with their own person key (`ensemble.store.sealing`): the database alone
+reveals neither, and a mentor who shows their person key gets the group's
+mentor key back to share it.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from typing import Any
 
@@ -19,29 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ensemble.core.errors import Conflict
 from ensemble.core.room import hash_secret
 from ensemble.store.archive import parse_position, position
+from ensemble.store.sealing import seal
 from ensemble.store.tables import attendances, group_members, groups, people, sessions
 
 MAX_MEMBERS = 500  # people in one group
 MENTOR = "mentor"
-
-
-def _pad(person_key: str, group_id: str, person_id: str, size: int) -> bytes:
-    context = f"ensemble.group-mentor-key.v1:{group_id}:{person_id}".encode()
-    pad = hmac.new(person_key.encode(), context, hashlib.sha256).digest()
-    assert size <= len(pad), "secret longer than the pad"
-    return pad[:size]
-
-
-def seal(secret: str, person_key: str, group_id: str, person_id: str) -> str:
-    raw = secret.encode()
-    pad = _pad(person_key, group_id, person_id, len(raw))
-    return base64.urlsafe_b64encode(bytes(a ^ b for a, b in zip(raw, pad, strict=True))).decode()
-
-
-def unseal(sealed: str, person_key: str, group_id: str, person_id: str) -> str:
-    raw = base64.urlsafe_b64decode(sealed)
-    pad = _pad(person_key, group_id, person_id, len(raw))
-    return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).decode()
 
 
 class Groups:
@@ -86,7 +66,10 @@ class Groups:
     async def join(
         self, group_id: str, person_id: str, role: str, now: int, sealed: str | None = None
     ) -> str:
-        """Add a person (or raise them to mentor); returns their role now."""
+        """Add a person (or raise them to mentor); returns their role now.
+
+        A mentor who joins with the mentor key again gets their sealed copy
+        replaced (say, one that no longer opens)."""
         async with self.engine.begin() as conn:
             query = sa.select(group_members.c.role).where(
                 group_members.c.group_id == group_id, group_members.c.person_id == person_id
@@ -103,7 +86,7 @@ class Groups:
                     mentor_key_sealed=sealed, joined_at=now,
                 ))
                 return role
-            if role == MENTOR and current != MENTOR:
+            if role == MENTOR:  # raised, or a mentor's copy sealed afresh
                 await conn.execute(
                     group_members.update()
                     .where(group_members.c.group_id == group_id,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ensemble.store.sealing import SEALED_MAX
+
 metadata = sa.MetaData()
 
 people = sa.Table(
@@ -51,7 +53,7 @@ group_members = sa.Table(
     sa.Column("board_opt_in", sa.Boolean, nullable=False, default=False),
     # A mentor's copy of the group's mentor key, sealed with their own person
     # key (which the database does not hold): shown back only to them.
-    sa.Column("mentor_key_sealed", sa.String(64), nullable=True),
+    sa.Column("mentor_key_sealed", sa.String(SEALED_MAX), nullable=True),
     sa.Column("joined_at", sa.BigInteger, nullable=False),
     sa.Index("ix_group_members_person", "person_id"),
 )

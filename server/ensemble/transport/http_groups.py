@@ -18,11 +18,19 @@ from ensemble.auth import new_id, new_secret
 from ensemble.core import BadRequest, NotFound
 from ensemble.core.clock import check_program
 from ensemble.core.errors import Forbidden, Unauthorized
-from ensemble.core.history import board, next_session_at, person_streak, week_start, zone
+from ensemble.core.history import (
+    board,
+    member_group_streak,
+    next_session_at,
+    person_streak,
+    week_start,
+    zone,
+)
 from ensemble.service import RoomService
 from ensemble.store import BadCursor, Person, Store
 from ensemble.store.archive import history_entry
-from ensemble.store.groups import MENTOR, seal, unseal
+from ensemble.store.groups import MENTOR
+from ensemble.store.sealing import seal, unseal
 from ensemble.transport.http_people import (
     PeopleApi,
     bearer,
@@ -175,7 +183,9 @@ class GroupsApi:
             "board_opt_in": membership["board_opt_in"],
             "members": [
                 {"person_id": m["person_id"], "name": m["name"], "role": m["role"],
-                 "streak": person_streak(history[m["person_id"]], zone(m["tz"]), now)["days"]}
+                 "streak": person_streak(history[m["person_id"]], zone(m["tz"]), now)["days"],
+                 "group_streak": member_group_streak(
+                     history[m["person_id"]], group, zone(m["tz"]), now)}
                 for m in members
             ],
             "next_session_at": next_session_at(group["schedule"], now),
@@ -250,7 +260,8 @@ class GroupsApi:
             week = await self.store.groups.history_of(ids, since=start, group_id=group["id"])
         except Exception as exc:
             return fail(exc)
-        return JSONResponse({"week_start": start, "entries": board(members, history, week, now)})
+        entries = board(members, history, week, now, group)
+        return JSONResponse({"week_start": start, "entries": entries})
 
     async def person(self, request: Request) -> Response:
         try:
@@ -274,6 +285,7 @@ class GroupsApi:
             "person_id": target.id,
             "name": target.name,
             "streak": person_streak(kept, zone(target.tz), self.now),
+            "group_streak": member_group_streak(kept, group, zone(target.tz), self.now),
             "sessions": [history_entry(r) for r in rows],
             "next": None if following is None else cursor_for(following),
         })

@@ -45,7 +45,7 @@ def upgrade() -> None:
                   primary_key=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("board_opt_in", sa.Boolean, nullable=False),
-        sa.Column("mentor_key_sealed", sa.String(64), nullable=True),
+        sa.Column("mentor_key_sealed", sa.String(128), nullable=True),
         sa.Column("joined_at", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_group_members_person", "group_members", ["person_id"])
