@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
+from uvicorn.protocols.utils import ClientDisconnected
 from websockets.frames import Frame, Opcode
 
 from ensemble.wire.codec import Format
@@ -137,6 +138,10 @@ class Outbox:
                     await self._websocket.send_text(data)
                 self._backlog.popleft()
             self._backlog = None  # caught up: back to writing straight through
+        except (OSError, RuntimeError, ClientDisconnected):
+            # The socket is gone (its reader sees it too): nothing more goes out.
+            self._shut = True
+            self._backlog = None
         finally:
             self._drainer = None
 
