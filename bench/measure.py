@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,3 +70,15 @@ def log_problems(path: Path | None, offset: int) -> Counter[str]:
             found["exception: " + line[:150]] += 1
             in_traceback = False
     return found
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a live process has used so far, None when it is gone."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)"
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -61,7 +61,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import log_offset, log_problems, rss_mb, summary  # noqa: E402
+from bench.measure import cpu_seconds, log_offset, log_problems, percentile, rss_mb, summary  # noqa: E402
 
 from ensemble.client import Client, ClientError, Closed, ConnectionLost  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
@@ -203,6 +203,7 @@ class Member:
     phases: list[tuple[int, int, int, int, int, str | None]] = field(default_factory=list)
     view: dict[str, bool] = field(default_factory=dict)  # member id -> connected
     has_goal: bool = False
+    holding: bool = False
     fresh_after_start: bool = False
     privacy: list[str] = field(default_factory=list)
     marker_seen: asyncio.Event = field(default_factory=asyncio.Event)
@@ -298,8 +299,11 @@ def respond(member: Member, event: dict[str, Any], later: Any) -> None:
             later(jitter, "goal.check", result=member.rng.choice(["done", "partial", "missed"]),
                   note="soak")
             later(jitter + 1, "status.set", status="break", text="back soon")
-    elif kind == "turns.changed" and event["turns"]["current"] == member.id:
-        later(member.rng.uniform(2.0, 8.0), "turn.pass")
+    elif kind == "turns.changed":
+        holding = event["turns"]["current"] == member.id
+        if holding and not member.holding:  # the turn just came to us
+            later(member.rng.uniform(2.0, 8.0), "turn.pass")
+        member.holding = holding
 
 
 async def act(member: Member, end: float, every: float) -> None:
@@ -401,6 +405,9 @@ async def worker(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     start = time.time()
     end = start + job["seconds"]
     started.set()
+    cpu_start = time.process_time()
+    lags: list[float] = []
+    lag_task = asyncio.create_task(measure_lag(lags))
 
     async def run_room(index: int, members: list[Member]) -> None:
         mentor = members[0]
@@ -427,7 +434,10 @@ async def worker(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
             await asyncio.wait_for(member.marker_seen.wait(), max(0.1, remaining))
         except TimeoutError:
             unsettled += 1
+    lag_task.cancel()
     result = check(job, rooms, start)
+    result["lags"] = lags
+    result["cpu"] = (time.process_time() - cpu_start) / (time.time() - start)
     result["unsettled"] = unsettled
     result["gave up"] = sum(1 for m in everyone if m.client.closed is not None)
     for task in readers:
@@ -435,6 +445,14 @@ async def worker(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     await asyncio.gather(*readers, return_exceptions=True)
     await asyncio.gather(*(m.client.close() for m in everyone), return_exceptions=True)
     return result
+
+
+async def measure_lag(lags: list[float]) -> None:
+    """How late this worker's event loop wakes up: the part of a latency that is ours."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(0.1)
+        lags.append((time.perf_counter() - before - 0.1) * 1000)
 
 
 # -- the checks of one worker's rooms ---------------------------------------------------
@@ -614,8 +632,8 @@ async def soak(args: argparse.Namespace, fleet: Fleet) -> int:
     await loop.run_in_executor(None, barrier.wait, connect_s)
     start = time.time()
     print(f"  all members connected in {start - connecting:.1f} s", flush=True)
-    print("\n  t (s)  " + "  ".join(f"{name:>18}" for name in ("server 1 RSS MB", "server 2 RSS MB",
-                                                               "redis RSS MB")), flush=True)
+    print("\n  t (s)  " + "  ".join(f"{name:>16}" for name in ("server 1", "server 2", "redis")))
+    print("         " + "  ".join(f"{'RSS MB   CPU':>16}" for _ in range(3)), flush=True)
     sampler = asyncio.create_task(sample(fleet, start))
     faults_task = asyncio.create_task(faults(args, fleet, start))
     collected = []
@@ -631,20 +649,26 @@ async def soak(args: argparse.Namespace, fleet: Fleet) -> int:
 
 
 async def sample(fleet: Fleet, start: float) -> None:
-    """RSS of every process we started, every 10 s, printed as it comes."""
+    """RSS and CPU use of every process we started, every 10 s, printed as it comes."""
+    cpu: dict[int, tuple[float, float]] = {}  # pid -> (cpu seconds, when)
+
+    def cell(name: str, pid: int | None, t: float) -> str:
+        mb, used, now = rss_mb(pid), cpu_seconds(pid), time.monotonic()
+        if mb is None or used is None or pid is None:
+            return f"{'down':>16}"
+        fleet.rss.setdefault(f"{name} (pid {pid})", []).append((t, mb))
+        before, then = cpu.get(pid, (used, now))
+        cpu[pid] = (used, now)
+        share = 100 * (used - before) / (now - then) if now > then else 0.0
+        return f"{mb:8.1f} {share:5.0f} %"
+
     while True:
         t = time.time() - start
         cells = []
         for i, server in enumerate(fleet.servers):
-            pid = server.process.pid if server.process and server.process.poll() is None else None
-            mb = rss_mb(pid)
-            if mb is not None:
-                fleet.rss.setdefault(f"server {i + 1} (pid {pid})", []).append((t, mb))
-            cells.append(f"{mb:18.1f}" if mb is not None else f"{'down':>18}")
-        mb = rss_mb(fleet.redis.pid) if fleet.redis.process else None
-        if mb is not None:
-            fleet.rss.setdefault(f"redis (pid {fleet.redis.pid})", []).append((t, mb))
-        cells.append(f"{mb:18.1f}" if mb is not None else f"{'down':>18}")
+            alive = server.process is not None and server.process.poll() is None
+            cells.append(cell(f"server {i + 1}", server.process.pid if alive else None, t))
+        cells.append(cell("redis", fleet.redis.pid if fleet.redis.process else None, t))
         print(f"  {t:5.0f}  " + "  ".join(cells), flush=True)
         await asyncio.sleep(10 - (time.time() - start) % 10)
 
@@ -714,6 +738,15 @@ def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any
     print(f"  outside the fault windows {summary(steady)}")
     print(f"  in the fault windows      {summary(during)}  (a Redis pause or a failover; "
           "replayed events arrive late)")
+    print("  by minute of commit:")
+    for minute in range(int(seconds // 60) + 1):
+        values = [ms for t, ms in latencies if minute * 60 <= t < (minute + 1) * 60]
+        if values:
+            print(f"    {minute * 60:4.0f} s  {summary(values)}")
+    lags = sorted(lag for r in done for lag in r["lags"])
+    print(f"  load workers' own event loop lag (ms): p50 {percentile(lags, 50):.1f}  "
+          f"p99 {percentile(lags, 99):.1f}  max {lags[-1] if lags else float('nan'):.1f}; "
+          f"their CPU: " + ", ".join(f"{100 * r['cpu']:.0f} %" for r in done))
 
     print("\nRequests (outcome: count):")
     by_type: dict[str, Counter[str]] = defaultdict(Counter)
