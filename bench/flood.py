@@ -166,30 +166,35 @@ async def flood(args: argparse.Namespace, server: ServerProcess, redis: RedisSer
                 except (ClientError, TimeoutError, ConnectionLost, Closed) as exc:
                     outcomes[f"probe {type(exc).__name__}"] += 1
 
-        async def report_every_window() -> None:
+        def window_line(t: float) -> None:
             nonlocal window_acked
+            window = sorted(probes)
+            comments = sorted(comment_rtts)
+            probes.clear()
+            comment_rtts.clear()
+            mb = rss_mb(pid) or 0.0
+            rss_series.append(mb)
+            redis_mb = (rss_mb(redis.pid) or 0) if redis else 0
+            refused = sum(n for o, n in outcomes.items() if o != "ok")
+            print(f"  {t:5.0f}  {mb:7.1f}  {redis_mb:8.1f}  "
+                  f"{percentile(window, 50):6.1f} / {percentile(window, 99):5.1f} / "
+                  f"{window[-1] if window else float('nan'):5.1f}  "
+                  f"{percentile(comments, 50):7.1f} / {percentile(comments, 99):6.1f}  "
+                  f"{window_acked:6}  {outcomes['ok']:7}  {refused}", flush=True)
+            window_acked = 0
+
+        async def every_window() -> None:
             for w in itertools.count(1):
                 await asyncio.sleep(max(0.0, start + w * WINDOW_S - time.perf_counter()))
-                window = sorted(probes)
-                comments = sorted(comment_rtts)
-                probes.clear()
-                comment_rtts.clear()
-                mb = rss_mb(pid) or 0.0
-                rss_series.append(mb)
-                redis_mb = (rss_mb(redis.pid) or 0) if redis else 0
-                refused = sum(n for o, n in outcomes.items() if o != "ok")
-                print(f"  {w * WINDOW_S:5.0f}  {mb:7.1f}  {redis_mb:8.1f}  "
-                      f"{percentile(window, 50):6.1f} / {percentile(window, 99):5.1f} / "
-                      f"{window[-1] if window else float('nan'):5.1f}  "
-                      f"{percentile(comments, 50):7.1f} / {percentile(comments, 99):6.1f}  "
-                      f"{window_acked:6}  {outcomes['ok']:7}  {refused}", flush=True)
-                window_acked = 0
+                window_line(w * WINDOW_S)
 
-        ticker = asyncio.create_task(report_every_window())
+        ticker = asyncio.create_task(every_window())
         await asyncio.gather(send_flood(), probe())
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+        if probes or window_acked:
+            window_line(time.perf_counter() - start)
 
         started = time.perf_counter()
         reply = await http.get(f"{server.http}/api/rooms/{rid}/report",
