@@ -82,6 +82,7 @@ class StreamCheck:
         self.counts: Counter[str] = Counter()
         self.examples: list[str] = []
         self.phase_seqs: Counter[int] = Counter()  # sprint.phase seqs as they arrived
+        self.closes: list[tuple[float, int | None, str]] = []  # when, code, reason
         self.events = 0
 
     def note(self, kind: str, detail: str, n: int = 1) -> None:
@@ -151,6 +152,12 @@ class CheckedClient(Client):
     def _dispatch(self, frame: dict[str, Any]) -> None:
         self.check.frame(frame)
         super()._dispatch(frame)
+
+    async def _receive(self, ws: Any) -> tuple[int | None, str]:
+        code, reason = await super()._receive(ws)
+        if self.closed is None:  # not our own close() at the end
+            self.check.closes.append((time.time(), code, reason))
+        return code, reason
 
 
 # -- the program every room runs ------------------------------------------------
@@ -463,6 +470,7 @@ def check(job: dict[str, Any], rooms: dict[str, list[Member]], start: float) -> 
     examples: list[str] = []
     latencies: list[tuple[float, float]] = []
     outcomes: Counter[str] = Counter()
+    closes: dict[str, list[float]] = defaultdict(list)  # close code and reason -> when
     expected = schedule(job["phases"], job["rounds"])
     phases_complete = 0
 
@@ -480,6 +488,8 @@ def check(job: dict[str, Any], rooms: dict[str, list[Member]], start: float) -> 
             latencies.extend((at / 1000 - start, ms) for at, ms in m.latencies)
             outcomes.update(m.outcomes)
             counts.update(m.client.check.counts)
+            for when, code, reason in m.client.check.closes:
+                closes[f"{code} {reason}".strip()].append(when - start)
             for line in m.client.check.examples:
                 note("stream", f"{room_id} {m.tag}: {line}", 0)
             for line in m.privacy:
@@ -542,7 +552,7 @@ def check(job: dict[str, Any], rooms: dict[str, list[Member]], start: float) -> 
     counts["rooms whose sprint ran every phase"] += phases_complete
     counts["members"] += sum(len(ms) for ms in rooms.values())
     return {"counts": counts, "examples": examples, "latencies": latencies,
-            "outcomes": outcomes}
+            "outcomes": outcomes, "closes": dict(closes)}
 
 
 # -- the run: processes, faults, samples, verdict ------------------------------------------
@@ -632,7 +642,8 @@ async def soak(args: argparse.Namespace, fleet: Fleet) -> int:
     await loop.run_in_executor(None, barrier.wait, connect_s)
     start = time.time()
     print(f"  all members connected in {start - connecting:.1f} s", flush=True)
-    print("\n  t (s)  " + "  ".join(f"{name:>16}" for name in ("server 1", "server 2", "redis")))
+    print("\n  t (s)  " + "  ".join(f"{name:>16}" for name in ("server 1", "server 2", "redis"))
+          + "  trouble lines logged by server 1, 2")
     print("         " + "  ".join(f"{'RSS MB   CPU':>16}" for _ in range(3)), flush=True)
     sampler = asyncio.create_task(sample(fleet, start))
     faults_task = asyncio.create_task(faults(args, fleet, start))
@@ -662,6 +673,7 @@ async def sample(fleet: Fleet, start: float) -> None:
         share = 100 * (used - before) / (now - then) if now > then else 0.0
         return f"{mb:8.1f} {share:5.0f} %"
 
+    logged = [0 for _ in fleet.logs]
     while True:
         t = time.time() - start
         cells = []
@@ -669,6 +681,10 @@ async def sample(fleet: Fleet, start: float) -> None:
             alive = server.process is not None and server.process.poll() is None
             cells.append(cell(f"server {i + 1}", server.process.pid if alive else None, t))
         cells.append(cell("redis", fleet.redis.pid if fleet.redis.process else None, t))
+        for i, (path, offset) in enumerate(fleet.logs):
+            total = sum(log_problems(path, offset).values())
+            cells.append(f"{total - logged[i]:>+7}" if total > logged[i] else f"{'':>7}")
+            logged[i] = total
         print(f"  {t:5.0f}  " + "  ".join(cells), flush=True)
         await asyncio.sleep(10 - (time.time() - start) % 10)
 
@@ -755,6 +771,14 @@ def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any
         by_type[type_][outcome] += n
     for type_, counter in sorted(by_type.items()):
         print(f"  {type_:14} " + ", ".join(f"{o} {n:,}" for o, n in counter.most_common()))
+
+    closes: dict[str, list[float]] = defaultdict(list)
+    for r in done:
+        for key, whens in r["closes"].items():
+            closes[key].extend(whens)
+    print("\nConnections the server closed or that dropped, by close code (when, s):")
+    for key, whens in sorted(closes.items(), key=lambda item: -len(item[1])):
+        print(f"  {len(whens):5} x {key or '(none)'}   ({min(whens):.0f} .. {max(whens):.0f})")
 
     print("\nDelivery (every member, every stream):")
     for key in ("members", "events received", "reconnects", "resumed", "fresh snapshots",
