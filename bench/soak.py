@@ -565,6 +565,7 @@ FAILURES = (
     "unacked chat reached some members only", "members disagree on a sprint.phase",
     "sprint phases out of program order", "phase not started at the previous one's end",
     "sprint.phase seen twice", "sprint.phase missed",
+    "connections still counted after every member closed",
 )
 
 
@@ -652,11 +653,34 @@ async def soak(args: argparse.Namespace, fleet: Fleet) -> int:
     for _ in fleet.workers:
         remaining = max(1.0, deadline - time.time())
         collected.append(await loop.run_in_executor(None, results.get, True, remaining))
-    sampler.cancel()
     await faults_task
+    gauges = await settled_gauges(fleet)
+    sampler.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sampler
-    return report(args, fleet, collected)
+    return report(args, fleet, collected, gauges)
+
+
+async def settled_gauges(fleet: Fleet, timeout: float = 15.0) -> list[dict[str, float]]:
+    """Each live server's metrics once every member has closed: its connection
+    gauge must come down to 0 (waited for up to `timeout`: closes take a moment)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=5) as http:
+        while True:
+            gauges = []
+            for server in fleet.servers:
+                reply = await http.get(f"{server.http}/metrics")
+                values: dict[str, float] = {}
+                for line in reply.text.splitlines():
+                    name, _, value = line.rpartition(" ")
+                    if name.startswith(("ensemble_connections", "ensemble_rooms_active",
+                                        "ensemble_slow_consumers_total", "ensemble_errors_total")):
+                        values[name] = float(value)
+                gauges.append(values)
+            if all(g.get("ensemble_connections", 0) == 0 for g in gauges) or (
+                    time.monotonic() > deadline):
+                return gauges
+            await asyncio.sleep(1)
 
 
 async def sample(fleet: Fleet, start: float) -> None:
@@ -718,7 +742,8 @@ async def faults(args: argparse.Namespace, fleet: Fleet, start: float) -> None:
          )
 
 
-def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any]]) -> int:
+def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any]],
+           gauges: list[dict[str, float]]) -> int:
     seconds = args.minutes * 60
     errors = [r["error"] for r in collected if "error" in r]
     for error in errors:
@@ -735,6 +760,8 @@ def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any
         examples.extend(r["examples"])
         counts["unsettled"] += r["unsettled"]
         counts["gave up"] += r["gave up"]
+    counts["connections still counted after every member closed"] = int(
+        sum(g.get("ensemble_connections", 0) for g in gauges))
 
     print("\nRSS (MB): start / end / max")
     for name, series in fleet.rss.items():
@@ -797,6 +824,10 @@ def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any
     print(f"  sprint: {counts['rooms whose sprint ran every phase']} of {args.rooms} rooms ran all "
           f"{expected} phases, each seen once by every member: "
           f"{'yes' if not any('sprint' in k or 'phase' in k for k in failures) else 'NO'}")
+
+    print("\nServer metrics after every member closed:")
+    for i, values in enumerate(gauges):
+        print(f"  server {i + 1}: " + ", ".join(f"{k} {v:g}" for k, v in sorted(values.items())))
 
     print("\nServer logs since the start (line: count):")
     for i, (path, offset) in enumerate(fleet.logs):
