@@ -153,6 +153,14 @@ class CheckedClient(Client):
         self.check.frame(frame)
         super()._dispatch(frame)
 
+    async def _say_hello(self, ws: Any) -> dict[str, Any]:
+        try:
+            return await super()._say_hello(ws)
+        except ClientError as exc:  # the library retries; we count it
+            self.check.closes.append((time.time(), None, f"hello refused: {exc.code}: "
+                                                         f"{exc.message}"))
+            raise
+
     async def _receive(self, ws: Any) -> tuple[int | None, str]:
         code, reason = await super()._receive(ws)
         if self.closed is None:  # not our own close() at the end
@@ -489,7 +497,7 @@ def check(job: dict[str, Any], rooms: dict[str, list[Member]], start: float) -> 
             outcomes.update(m.outcomes)
             counts.update(m.client.check.counts)
             for when, code, reason in m.client.check.closes:
-                closes[f"{code} {reason}".strip()].append(when - start)
+                closes[f"{code or ''} {reason}".strip()].append(when - start)
             for line in m.client.check.examples:
                 note("stream", f"{room_id} {m.tag}: {line}", 0)
             for line in m.privacy:
@@ -803,7 +811,8 @@ def report(args: argparse.Namespace, fleet: Fleet, collected: list[dict[str, Any
     for r in done:
         for key, whens in r["closes"].items():
             closes[key].extend(whens)
-    print("\nConnections the server closed or that dropped, by close code (when, s):")
+    print("\nConnections the server closed or that dropped, by close code, and hellos refused"
+          " on reconnect (when, s):")
     for key, whens in sorted(closes.items(), key=lambda item: -len(item[1])):
         print(f"  {len(whens):5} x {key or '(none)'}   ({min(whens):.0f} .. {max(whens):.0f})")
 
