@@ -12,12 +12,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/app/server \
     ENSEMBLE_HOST=0.0.0.0 \
-    ENSEMBLE_PORT=8000
+    ENSEMBLE_PORT=8000 \
+    ENSEMBLE_DATA_DIR=/app/data
 WORKDIR /app
 # Dependencies first, so code changes do not reinstall them.
 COPY pyproject.toml README.md ./
 COPY server ./server
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 ensemble
+# The embedded SQLite database lives in /app/data unless ENSEMBLE_DATABASE_URL is set.
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 ensemble \
+    && mkdir -p /app/data && chown ensemble /app/data
 COPY protocol ./protocol
 COPY client-web ./client-web
 COPY --from=client /app/client-web/node_modules ./client-web/node_modules

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := client-web/node_modules/.installed
 APT_STAMP := $(VENV)/.system-packages
 
-.PHONY: run test test-python test-js lint bench soak flood clean system-packages
+.PHONY: run test test-python test-js lint bench profile soak flood clean system-packages
 
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ensemble serve
@@ -28,6 +28,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/fanout.py
 
+profile: $(STAMP)
+	$(BIN)/python bench/profile.py
+
 # Not part of `make test`: 10 minutes each (see README, "Soak and flood").
 soak: $(STAMP) $(APT_STAMP)
 	$(BIN)/python bench/soak.py
@@ -38,7 +41,7 @@ flood: $(STAMP) $(APT_STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,lint]'
+	$(BIN)/python -m pip install -q -e '.[test,lint,bench]'
 	touch $@
 
 $(NODE_STAMP): client-web/package.json client-web/package-lock.json

@@ -90,10 +90,20 @@ async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> Non
         for w, share in enumerate(shares) if share
     ]
     loop = asyncio.get_running_loop()
+
+    async def server_cpu_in_window() -> float:
+        """CPU seconds the server processes spent during the measured window."""
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        before = sum(cpu_seconds(s) for s in servers)
+        await asyncio.sleep(args.seconds)
+        return sum(cpu_seconds(s) for s in servers) - before
+
+    cpu = asyncio.create_task(server_cpu_in_window())
     with ProcessPoolExecutor(len(jobs), mp_context=get_context("spawn")) as pool:
         results = await asyncio.gather(
             *(loop.run_in_executor(pool, run_worker, job) for job in jobs)
         )
+    server_cpu = await cpu
     latencies = sorted(x for r in results for x in r["latencies"])
     received = sum(r["received"] for r in results)
     elapsed = args.seconds
@@ -106,6 +116,16 @@ async def measure(args: argparse.Namespace, servers: list[ServerProcess]) -> Non
     print(f"  deliveries/s: {received / elapsed:,.0f}  ({received:,} frames)")
     if latencies:
         print(f"  latency ms:   p50 {p50:.1f}  p99 {p99:.1f}  max {latencies[-1]:.1f}")
+    if received:
+        print(f"  server CPU:   {100 * server_cpu / elapsed:.0f}% of a core, "
+              f"{1e6 * server_cpu / received:.1f} us per delivery")
+
+
+def cpu_seconds(server: ServerProcess) -> float:
+    """User + system CPU time of a server process so far (from /proc)."""
+    assert server.process is not None
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_worker(job: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@
 // events to its owner, who merges them (state.js) and tells the connection
 // the position reached (setPosition) so a reconnect can resume from it.
 
-import { ClockEstimator } from "./clock.js";
+import { SyncFilter } from "./clock.js";
 import { SUBPROTOCOL } from "./codec.js";
 
 export const JSON_SUBPROTOCOL = "ensemble.v1.json";
@@ -26,9 +26,11 @@ export const CLOSE = Object.freeze({
   REMOVED: 4100,
   ROOM_CLOSED: 4101,
   HELLO_TIMEOUT: 4102,
+  ROOM_GONE: 4103,
 });
 export const TERMINAL_CLOSES = new Set([
   CLOSE.POLICY, CLOSE.TOO_BIG, CLOSE.REMOVED, CLOSE.ROOM_CLOSED, CLOSE.HELLO_TIMEOUT,
+  CLOSE.ROOM_GONE,
 ]);
 
 export const STATUS = Object.freeze({
@@ -42,8 +44,14 @@ export const STATUS = Object.freeze({
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 15000;
 export const ABUSIVE_MIN_MS = 10000;
+// Clock sync: a burst at once, then pings every FAST_PING_MS for the first
+// FAST_PINGS_FOR_MS (enough samples to find the fastest trips through a
+// jittery path), then one every PING_INTERVAL_MS to follow the drift. Waking
+// up (tab visible again, network back) starts over with a burst.
 export const INITIAL_PINGS = 5;
-export const PING_INTERVAL_MS = 30000;
+export const FAST_PING_MS = 150;
+export const FAST_PINGS_FOR_MS = 20000;
+export const PING_INTERVAL_MS = 1000;
 export const PONG_TIMEOUT_MS = 10000;
 export const REQUEST_TIMEOUT_MS = 10000;
 
@@ -76,7 +84,7 @@ export class Connection {
    * @param {string} o.url            ws(s)://host/ws
    * @param {string} o.room           room id
    * @param {string} o.name           display name
-   * @param {object} o.credential     {invite, role} or {host_key}
+   * @param {object} o.credential     {invite, role} or {host_key}, each with an optional person_key, or {person_key}
    * @param {string|null} o.token     a token from an earlier welcome, tried first
    * @param {object} o.codec          from makeCodec()
    * @param {object} o.handlers       onStatus, onWelcome, onEvent, onSync, onToken, onFatal, onError
@@ -91,7 +99,7 @@ export class Connection {
     this.h = handlers;
     this.WebSocketImpl = WebSocketImpl;
     this.now = now;
-    this.clock = new ClockEstimator(8);
+    this.clock = new SyncFilter();
     this.status = STATUS.IDLE;
     this.ws = null;
     this.attempt = 0;
@@ -103,6 +111,7 @@ export class Connection {
     this.pongTimer = null;
     this.pingsLeft = 0;
     this.pingT0 = null;
+    this.fastUntil = 0;
     this.stopped = false;
     this.usedToken = false;
     this.helloError = null;
@@ -147,7 +156,7 @@ export class Connection {
       this.retryTimer = null;
       this.connect();
     } else if (this.status === STATUS.OPEN) {
-      this.ping();
+      this.resyncClock();
     }
   }
 
@@ -186,6 +195,8 @@ export class Connection {
         hello.invite = this.credential.invite;
         if (this.credential.role) hello.role = this.credential.role;
       }
+      // v2: the member is this person (alone: a room of one of their groups).
+      if (this.credential.person_key) hello.person_key = this.credential.person_key;
     }
     if (this.position) hello.resume = { epoch: this.position.epoch, ...this.position.seqs };
     this.send(hello);
@@ -201,7 +212,7 @@ export class Connection {
     }
     this.pending.clear();
     if (this.stopped) return;
-    if (code === CLOSE.POLICY && this.usedToken && (this.credential.invite || this.credential.host_key)) {
+    if (code === CLOSE.POLICY && this.usedToken && (this.credential.invite || this.credential.host_key || this.credential.person_key)) {
       // The stored session is no longer valid: join again with the credential.
       this.token = null;
       this.position = null;
@@ -320,6 +331,15 @@ export class Connection {
   startPings() {
     this.clearPing();
     this.pingsLeft = INITIAL_PINGS;
+    this.fastUntil = this.now() + FAST_PINGS_FOR_MS;
+    this.ping();
+  }
+
+  /** Back from sleep or offline: the clock may have jumped; sample it again, fast. */
+  resyncClock() {
+    this.pingsLeft = INITIAL_PINGS;
+    this.fastUntil = this.now() + FAST_PINGS_FOR_MS;
+    clearTimeout(this.pingTimer);
     this.ping();
   }
 
@@ -345,7 +365,8 @@ export class Connection {
     this.h.onSync?.(this.clock);
     this.pingsLeft -= 1;
     clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.ping(), this.pingsLeft > 0 ? 0 : PING_INTERVAL_MS);
+    const delay = this.pingsLeft > 0 ? 0 : t1 < this.fastUntil ? FAST_PING_MS : PING_INTERVAL_MS;
+    this.pingTimer = setTimeout(() => this.ping(), delay);
   }
 
   clearPing() {
@@ -358,6 +379,6 @@ export class Connection {
 
   /** Estimated server time now. */
   serverNow() {
-    return this.now() + this.clock.offset;
+    return this.clock.serverNow(this.now());
   }
 }

@@ -4,6 +4,7 @@ import { $, el, copyText, replaceKeepingFocus } from "./dom.js";
 import { createRoom, listRooms } from "./api.js";
 import { PRESETS, presetById } from "./presets.js";
 import { programEditor } from "./program-editor.js";
+import { secretLink } from "./links.js";
 import { saveHostKey, saveInvite } from "./storage.js";
 
 const REFRESH_MS = 10000;
@@ -77,8 +78,8 @@ function absolute(url) {
 }
 
 function showCreated(room) {
-  const participant = room.links?.participant || `/r/${room.room_id}?invite=${encodeURIComponent(room.invite)}`;
-  const mentor = room.links?.mentor || `/r/${room.room_id}?host_key=${encodeURIComponent(room.host_key)}`;
+  const participant = room.links?.participant || secretLink(`/r/${room.room_id}`, { invite: room.invite });
+  const mentor = room.links?.mentor || secretLink(`/r/${room.room_id}`, { host_key: room.host_key });
   $("#created-title").textContent = room.title || "";
   $("#participant-link").value = absolute(participant);
   $("#mentor-link").value = absolute(mentor);
@@ -96,7 +97,7 @@ async function refreshRooms() {
     const { rooms } = await listRooms();
     status.textContent = rooms.length ? `${rooms.length} open room${rooms.length === 1 ? "" : "s"}` : "No public rooms right now.";
     replaceKeepingFocus(list, rooms.map((r) => {
-      const href = r.invite ? `/r/${r.room_id}?invite=${encodeURIComponent(r.invite)}` : `/r/${r.room_id}`;
+      const href = secretLink(`/r/${r.room_id}`, { invite: r.invite });
       return el("li", { class: "room-item" },
         el("a", { href, "data-focus-key": r.room_id }, r.title),
         el("span", { class: "count", "aria-label": `${r.members} connected` }, `${r.members} here`));

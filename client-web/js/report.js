@@ -1,14 +1,15 @@
 // The session report: attendance, goals and results, turns, feedback per
-// participant; downloadable as JSON. Needs the host key: from ?host_key= or
-// from what the room page saved in this tab.
+// participant; downloadable as JSON. Needs the host key: from #host_key= (or
+// the old ?host_key=, see links.js) or from what the room page saved in this tab.
 
 import { $, el } from "./dom.js";
 import { getReport } from "./api.js";
 import { formatMmss } from "./timer.js";
 import { loadHostKey, saveHostKey } from "./storage.js";
+import { pageSecrets } from "./links.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
-const params = new URLSearchParams(location.search);
+const params = pageSecrets();
 const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" };
 
 function when(ms) {

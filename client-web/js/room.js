@@ -5,19 +5,20 @@
 // render(). The clock, turn countdown and beat are drawn every animation
 // frame from state + the estimated server offset, never from ticks.
 
+import { ensurePerson, loadPerson } from "./person.js";
 import * as msgpack from "./msgpack.js";
 import { makeCodec } from "./codec.js";
 import { Connection, CLOSE, STATUS } from "./connection.js";
-import { formatSync } from "./clock.js";
 import { fromWelcome, applyEvent, currentPhase, nameOf, sortedMembers, participants, aimedAt } from "./state.js";
-import { remainingMs, formatMmss, progress, spokenDuration } from "./timer.js";
-import { currentBeat } from "./tempo.js";
+import { formatMmss, spokenDuration } from "./timer.js";
 import { turnRemainingMs, queuePosition, moveInQueue } from "./turns.js";
-import { Metronome } from "./audio.js";
+import { ClockPanel } from "./clock-panel.js";
+import { TempoPanel } from "./tempo-panel.js";
 import { $, el, fill, setText, replaceKeepingFocus, clockTime, ago, copyText, announcer } from "./dom.js";
 import { getRoom } from "./api.js";
 import { PRESETS, presetById, KIND_LABELS } from "./presets.js";
 import { programEditor } from "./program-editor.js";
+import { addressOf, pageSecrets, secretLink } from "./links.js";
 import {
   loadSession, saveSession, updateSession, clearSession, saveHostKey, loadHostKey, loadInvite, rememberName,
   rememberedName,
@@ -28,7 +29,8 @@ const RESULT_LABELS = { done: "done", partial: "partly done", missed: "missed" }
 
 const codec = makeCodec(msgpack);
 const roomId = decodeURIComponent(location.pathname.split("/")[2] || "");
-const params = new URLSearchParams(location.search);
+// Secrets come in the fragment (#invite=…, #host_key=…); see links.js.
+const params = pageSecrets();
 let invite = params.get("invite");
 // The host key arrives in the mentor link; once saved for this tab it leaves
 // the address bar (mentors share their screens). An invite link wins over a
@@ -107,15 +109,23 @@ function showJoin(error = "") {
   $("#join").hidden = false;
   const name = $("#join-name");
   if (!name.value) name.value = rememberedName();
-  $("#join-role-field").hidden = !!hostKey;
+  $("#join-role-field").hidden = !!(hostKey || groupRoom);
   $("#join-mentor-note").hidden = !hostKey;
-  $("#join-invite-field").hidden = !!(hostKey || invite);
+  $("#join-invite-field").hidden = !!(hostKey || invite || groupRoom);
   $("#join-error").textContent = error;
   name.focus();
 }
 
+// v2: a room of a group (#group=… from the group page) is joined with the
+// person key alone; in any room the member is this browser's person.
+const groupRoom = params.has("group");
+function withPerson(credential) {
+  const person = loadPerson();
+  return person ? { ...credential, person_key: person.person_key } : credential;
+}
+
 function setupJoin() {
-  $("#join-form").addEventListener("submit", (e) => {
+  $("#join-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const name = $("#join-name").value.trim();
     if (!name) {
@@ -123,7 +133,7 @@ function setupJoin() {
       $("#join-name").focus();
       return;
     }
-    if (!hostKey && !invite) {
+    if (!hostKey && !invite && !groupRoom) {
       invite = $("#join-invite").value.trim();
       if (!invite) {
         $("#join-error").textContent = "Type the invite code.";
@@ -135,17 +145,32 @@ function setupJoin() {
     const role = hostKey ? undefined : new FormData(e.target).get("role") || "participant";
     clearSession(roomId);
     saveSession(roomId, { name, role });
-    connect(name, hostKey ? { host_key: hostKey } : { invite, role }, null);
+    await ensurePerson(name).catch(() => null); // a guest when the log cannot be made
+    connect(name, withPerson(hostKey ? { host_key: hostKey } : invite ? { invite, role } : {}), null);
   });
 }
 
 // ---- connection ---------------------------------------------------------------
 
-/** For debugging from the console (and the browser tests): the live objects. */
+// The clock and tempo panels (their own modules): what they need of the page.
+const page = { act: (...a) => act(...a), toast: (t) => toast(t), state: () => state, clock: () => conn?.clock ?? null };
+const clockPanel = new ClockPanel(page);
+const tempoPanel = new TempoPanel(page);
+
+/** For debugging from the console and the browser tests (PRODUCT.md §6). */
 window.ensemble = {
   get conn() { return conn; },
   get state() { return state; },
-  get metronome() { return metronome; },
+  get audio() { return tempoPanel.audio; },
+  get schedule() { return tempoPanel.schedule; },
+  /** {offset_ms, error_ms}: server minus this page's clock, and the bound on its error. */
+  sync() {
+    if (!conn) return { offset_ms: 0, error_ms: Infinity };
+    const now = conn.now();
+    return { offset_ms: conn.clock.offsetAt(now), error_ms: conn.clock.errorAt(now) };
+  },
+  /** The beats this page has scheduled, newest last: [{k, server_at, perf_at}]. */
+  beats() { return tempoPanel.beats(); },
 };
 
 function connect(name, credential, token) {
@@ -164,6 +189,7 @@ let reconnectAt = null; // when the next attempt is due, while reconnecting
 function onStatus(status, info) {
   const box = $("#conn");
   box.dataset.status = status;
+  if (info.code != null) box.dataset.closeCode = String(info.code); // the last close, for support
   if (status === STATUS.OPEN) box.dataset.resumed = String(!!info.resumed);
   reconnectAt = status === STATUS.RECONNECTING ? info.retryAt || null : null;
   let text = "Not connected";
@@ -180,9 +206,7 @@ function reconnectLabel() {
 }
 
 function onSync(clock) {
-  const sync = $("#sync");
-  setText(sync, formatSync(clock.offset, clock.error));
-  sync.dataset.samples = String(clock.samples.length);
+  clockPanel.showSync(clock, conn.now());
 }
 
 function onToken(token) {
@@ -209,8 +233,7 @@ function onWelcome(w) {
   persist();
   if (params.has("host_key")) {
     params.delete("host_key");
-    const rest = params.toString();
-    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}`);
+    history.replaceState(null, "", addressOf(location.pathname, new URLSearchParams(location.search), params));
   }
   $("#join").hidden = true;
   $("#room").hidden = false;
@@ -238,7 +261,7 @@ function onEvent(ev) {
   persist();
   announceChanges(prev, state);
   syncControls(prev, state);
-  if (ev.type === "tempo.changed") metronome.reset();
+  if (ev.type === "tempo.changed") tempoPanel.tempoChanged();
   if (ev.type === "member.role" && ev.member_id === me() && prev.me.role !== state.me.role) {
     // The server closes this socket with 4001 next; the reconnect resumes, or
     // brings a fresh snapshot when the new role reads other streams.
@@ -259,6 +282,9 @@ function onFatal({ code, error }) {
   } else if (code === CLOSE.ROOM_CLOSED) {
     clearSession(roomId);
     notice("This room is closed.", true);
+  } else if (code === CLOSE.ROOM_GONE) {
+    clearSession(roomId);
+    notice("This room no longer exists.", true);
   } else if (code === CLOSE.POLICY) {
     clearSession(roomId);
     state = null;
@@ -316,7 +342,8 @@ function render() {
   $("#dashboard").hidden = !mentor;
   $("#goal-panel").hidden = role !== "participant";
   $("#comment-form").hidden = !(role === "participant" || mentor);
-  renderPhase();
+  clockPanel.render(state);
+  tempoPanel.render(state, mentor);
   renderPeople();
   renderTurns();
   renderGoal();
@@ -327,23 +354,6 @@ function render() {
     renderDashboard();
     renderMentorBits();
   }
-}
-
-function renderPhase() {
-  const line = $("#phase-line");
-  const ph = currentPhase(state);
-  const sp = state.sprint;
-  if (ph) {
-    setText(line, `Round ${sp.round} of ${sp.rounds} · ${ph.name}`);
-    line.dataset.kind = ph.kind;
-  } else {
-    setText(line, sp.state === "done" ? "Sprint finished" : "No sprint running");
-    line.dataset.kind = "";
-  }
-  setText($("#timer-label"), state.timer.label || "");
-  const clock = $("#clock");
-  clock.dataset.state = state.timer.state;
-  clock.setAttribute("aria-label", `Timer ${state.timer.state}`);
 }
 
 function statusBadges(m) {
@@ -575,13 +585,9 @@ function renderDashboard() {
 function renderMentorBits() {
   const code = state.room.invite || loadInvite(roomId);
   $("#invite-line").hidden = !code;
-  if (code) $("#invite-link").value = new URL(`/r/${encodeURIComponent(roomId)}?invite=${encodeURIComponent(code)}`, location.href).href;
-  $("#timer-pause").disabled = state.timer.state !== "running";
-  $("#timer-resume").disabled = state.timer.state !== "paused";
+  if (code) $("#invite-link").value = new URL(secretLink(`/r/${encodeURIComponent(roomId)}`, { invite: code }), location.href).href;
   $("#sprint-skip").disabled = state.sprint.state !== "running";
   $("#sprint-stop").disabled = state.sprint.state !== "running";
-  $("#tempo-start").disabled = state.tempo.running;
-  $("#tempo-stop").disabled = !state.tempo.running;
   setText($("#room-close"), pendingClose ? "Confirm: close the room" : "Close room");
 }
 
@@ -592,68 +598,32 @@ function syncControls(a, b) {
     set("#turns-mode", b.turns.mode);
     set("#turns-limit", b.turns.turn_ms ? String(Math.round(b.turns.turn_ms / 1000)) : "");
   }
-  if (!a || a.tempo.bpm !== b.tempo.bpm || a.tempo.beats_per_bar !== b.tempo.beats_per_bar) {
-    set("#tempo-bpm", String(b.tempo.bpm));
-    set("#tempo-bpb", String(b.tempo.beats_per_bar));
-  }
+  tempoPanel.syncInputs(a, b);
 }
 
 // ---- the frame loop: clock, turn countdown, beat ---------------------------------
 
-let beatDots = [];
-let beatKey = "";
 let lastTitle = "";
 function frame() {
   requestAnimationFrame(frame);
   if (reconnectAt && conn) setText($("#conn-label"), reconnectLabel()); // counts down
   if (!state || !conn) return;
-  const now = conn.serverNow();
-  const rem = remainingMs(state.timer, now);
-  const clock = $("#clock");
-  clock.dataset.remainingMs = String(Math.round(rem));
-  clock.dataset.sampledAt = String(Date.now());
-  const mmss = formatMmss(rem);
-  setText(clock, mmss);
-  $("#progress-bar").style.width = `${(progress(state.timer, now) * 100).toFixed(2)}%`;
+  const client = conn.now();
+  const now = conn.clock.serverNow(client);
+  const mmss = clockPanel.frame(state, now, client);
   const tc = document.getElementById("turn-countdown");
   if (tc) {
     const tr = turnRemainingMs(state.turns, now);
     setText(tc, tr == null ? "" : formatMmss(tr));
     tc.dataset.remainingMs = tr == null ? "" : String(Math.round(tr));
   }
-  drawBeat(now);
+  tempoPanel.frame(now);
   const ph = currentPhase(state);
   const title = `${state.timer.state === "idle" ? "" : `${mmss} · `}${ph ? `${ph.name} · ` : ""}${state.room.title || "Room"} — Ensemble`;
   if (title !== lastTitle) { lastTitle = title; document.title = title; }
 }
 
-function drawBeat(now) {
-  const box = $("#beat");
-  const t = state.tempo;
-  const key = t.running ? `${t.beats_per_bar}:${t.bpm}` : "off";
-  if (key !== beatKey) {
-    beatKey = key;
-    beatDots = [];
-    box.replaceChildren();
-    if (t.running) {
-      for (let i = 0; i < t.beats_per_bar; i++) {
-        const d = el("span", { class: i === 0 ? "b down" : "b" });
-        beatDots.push(d);
-        box.append(d);
-      }
-      box.append(el("span", { class: "bpm" }, `${t.bpm} bpm`));
-    }
-  }
-  if (!t.running) return;
-  const b = currentBeat(t, now);
-  const lit = b && b.phase < 0.35 ? b.beatInBar : -1;
-  beatDots.forEach((d, i) => d.classList.toggle("on", i === lit));
-  box.dataset.beat = b ? String(b.k) : "";
-}
-
 // ---- controls ----------------------------------------------------------------------
-
-const metronome = new Metronome(() => state?.tempo, () => conn ? conn.serverNow() : Date.now());
 
 function setupControls() {
   // everyone
@@ -685,11 +655,6 @@ function setupControls() {
     if (priv) payload.private = true;
     if (await act("comment.send", payload)) input.value = "";
   });
-  $("#audio-click").addEventListener("change", async (e) => {
-    if (e.target.checked) {
-      try { await metronome.enable(); } catch (err) { e.target.checked = false; toast(err.message); }
-    } else metronome.disable();
-  });
 
   // participants
   $("#goal-form").addEventListener("submit", async (e) => {
@@ -710,21 +675,9 @@ function setupControls() {
   $("#hand-lower").addEventListener("click", (e) => act("hand.lower", {}, e.currentTarget));
   $("#turn-pass").addEventListener("click", (e) => act("turn.pass", {}, e.currentTarget));
 
-  // mentors: timer
-  $("#timer-start").addEventListener("click", (e) => {
-    const minutes = Number($("#timer-min").value);
-    if (!(minutes > 0)) { toast("Minutes must be a positive number."); return; }
-    const label = $("#timer-label-in").value.trim();
-    const payload = { duration_ms: Math.round(minutes * 60000) };
-    if (label) payload.label = label;
-    act("timer.start", payload, e.currentTarget);
-  });
-  $("#timer-pause").addEventListener("click", (e) => act("timer.pause", {}, e.currentTarget));
-  $("#timer-resume").addEventListener("click", (e) => act("timer.resume", {}, e.currentTarget));
-  $("#timer-reset").addEventListener("click", (e) => act("timer.reset", {}, e.currentTarget));
-  for (const b of document.querySelectorAll("[data-adjust]")) {
-    b.addEventListener("click", () => act("timer.adjust", { delta_ms: Number(b.dataset.adjust) }, b));
-  }
+  // the clock and tempo panels (mentor controls included)
+  clockPanel.setup();
+  tempoPanel.setup();
 
   // mentors: sprint
   const preset = $("#sprint-preset");
@@ -754,19 +707,6 @@ function setupControls() {
   });
   $("#turn-next").addEventListener("click", (e) => act("turn.next", {}, e.currentTarget));
   $("#turns-clear").addEventListener("click", (e) => act("turns.clear", {}, e.currentTarget));
-
-  // mentors: tempo
-  const tempoValues = () => ({ bpm: Math.round(Number($("#tempo-bpm").value)), beats_per_bar: Math.round(Number($("#tempo-bpb").value)) });
-  $("#tempo-set").addEventListener("click", (e) => act("tempo.set", tempoValues(), e.currentTarget));
-  $("#tempo-start").addEventListener("click", async (e) => {
-    const v = tempoValues();
-    const button = e.currentTarget;
-    if (v.bpm !== state.tempo.bpm || v.beats_per_bar !== state.tempo.beats_per_bar) {
-      if (!(await act("tempo.set", v, button))) return;
-    }
-    act("tempo.start", {}, button);
-  });
-  $("#tempo-stop").addEventListener("click", (e) => act("tempo.stop", {}, e.currentTarget));
 
   // mentors: room
   $("#report-link").href = `/r/${encodeURIComponent(roomId)}/report`;
@@ -809,7 +749,7 @@ function main() {
   const saved = loadSession(roomId);
   if (saved.token && saved.name) {
     // A reload: come back as the same member, from a fresh snapshot.
-    const credential = hostKey ? { host_key: hostKey } : invite ? { invite, role: saved.role || "participant" } : {};
+    const credential = withPerson(hostKey ? { host_key: hostKey } : invite ? { invite, role: saved.role || "participant" } : {});
     connect(saved.name, credential, saved.token);
   } else {
     showJoin();

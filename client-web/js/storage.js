@@ -55,3 +55,15 @@ export function rememberName(name) {
 export function rememberedName() {
   return safe(() => local().getItem("ensemble:name"), null) || "";
 }
+
+// This device's audio calibration (tap-along), per audio output device.
+const latencyKey = (device) => `ensemble:audio-latency:${device || "default"}`;
+/** Extra output latency in ms measured for `device`, or null. */
+export function loadLatency(device) {
+  const raw = safe(() => local().getItem(latencyKey(device)), null);
+  const v = raw === null ? NaN : Number(raw);
+  return Number.isFinite(v) ? v : null;
+}
+export function saveLatency(device, ms) {
+  safe(() => (ms === null ? local().removeItem(latencyKey(device)) : local().setItem(latencyKey(device), String(ms))));
+}

@@ -4,6 +4,7 @@ import * as msgpack from "@msgpack/msgpack";
 import { makeCodec } from "../js/codec.js";
 import {
   Connection, backoffDelay, BACKOFF_MAX_MS, CLOSE, STATUS, INITIAL_PINGS, PING_INTERVAL_MS,
+  FAST_PING_MS, FAST_PINGS_FOR_MS,
 } from "../js/connection.js";
 
 const codec = makeCodec(msgpack);
@@ -101,10 +102,35 @@ test("welcome opens, stores the token, and starts clock sync with a burst of pin
   }
   assert.equal(sock().sent.filter((f) => f.type === "ping").length, INITIAL_PINGS);
   assert.equal(conn.clock.samples.length, INITIAL_PINGS);
-  assert.equal(conn.clock.error, 2);
-  assert.equal(conn.clock.offset, 100);
-  t.mock.timers.tick(PING_INTERVAL_MS);
-  assert.equal(sock().sent.filter((f) => f.type === "ping").length, INITIAL_PINGS + 1);
+  // Fastest trip up 2 ms (3 with the stamp's whole ms), fastest down 4:
+  // offset in [98, 103] (+ what an unknown drift could add).
+  assert.ok(Math.abs(conn.clock.error - 2.5) < 0.01, conn.clock.error);
+  assert.equal(conn.clock.offset, 100.5);
+  const pings = () => sock().sent.filter((f) => f.type === "ping").length;
+  const answer = (rtt) => {
+    const ping = sock().last("ping");
+    advance(rtt);
+    sock().serverSends({ type: "pong", t0: ping.t0, server_time: ping.t0 + rtt / 2 + 100 });
+  };
+  // Then a ping every FAST_PING_MS while the first FAST_PINGS_FOR_MS last ...
+  t.mock.timers.tick(FAST_PING_MS - 1);
+  assert.equal(pings(), INITIAL_PINGS);
+  t.mock.timers.tick(1);
+  assert.equal(pings(), INITIAL_PINGS + 1);
+  advance(FAST_PINGS_FOR_MS);
+  answer(4);
+  // ... and every PING_INTERVAL_MS after.
+  t.mock.timers.tick(PING_INTERVAL_MS - 1);
+  assert.equal(pings(), INITIAL_PINGS + 1);
+  t.mock.timers.tick(1);
+  assert.equal(pings(), INITIAL_PINGS + 2);
+  answer(4);
+  // Waking up (tab visible again, back online): a burst at once.
+  conn.wake();
+  assert.equal(pings(), INITIAL_PINGS + 3);
+  answer(4);
+  t.mock.timers.tick(0);
+  assert.equal(pings(), INITIAL_PINGS + 4);
   conn.stop();
 });
 
@@ -174,8 +200,8 @@ test("a refused token falls back to the invite; a refused invite is final", () =
   assert.equal(log.fatal[0].error.message, "bad invite");
 });
 
-test("removal and room close are terminal", () => {
-  for (const code of [CLOSE.REMOVED, CLOSE.ROOM_CLOSED]) {
+test("removal, room close and a room that is gone are terminal", () => {
+  for (const code of [CLOSE.REMOVED, CLOSE.ROOM_CLOSED, CLOSE.ROOM_GONE]) {
     const { conn, sock, log } = setup();
     conn.start();
     sock().open();
@@ -200,4 +226,16 @@ test("resync reconnects at once with resume", (t) => {
   sock().open();
   assert.deepEqual(sock().sent[0].resume, { epoch: "e1", room: 3 });
   conn.stop();
+});
+
+test("hello carries the person key beside the invite, or alone for a group's room", () => {
+  const withInvite = setup({ credential: { invite: "INV", role: "participant", person_key: "PK" } });
+  withInvite.conn.start();
+  withInvite.sock().open();
+  assert.deepEqual(withInvite.sock().sent[0],
+    { type: "hello", room: "r1", name: "Ann", invite: "INV", role: "participant", person_key: "PK" });
+  const alone = setup({ credential: { person_key: "PK" } });
+  alone.conn.start();
+  alone.sock().open();
+  assert.deepEqual(alone.sock().sent[0], { type: "hello", room: "r1", name: "Ann", person_key: "PK" });
 });

@@ -60,9 +60,28 @@ def turns(mode, queue, current, turn_ms=None, ends_at=None):
             "turn_ms": turn_ms, "ends_at": ends_at}
 
 
-def tempo(bpm, beats_per_bar, running, started_at=None):
+def grid(bpm, beats_per_bar, started_at, first_beat=0):
+    return {"bpm": bpm, "beats_per_bar": beats_per_bar, "started_at": started_at,
+            "first_beat": first_beat}
+
+
+def tempo(bpm, beats_per_bar, running, started_at=None, first_beat=0, effective_at=None,
+          previous=None):
     return {"bpm": bpm, "beats_per_bar": beats_per_bar, "running": running,
-            "started_at": started_at}
+            "started_at": started_at, "first_beat": first_beat,
+            "effective_at": effective_at, "previous": previous}
+
+
+# Mira starts the metronome at T + 397000: 80 bpm in 4 (a bar is 3000 ms), so
+# beat 0 sounds one bar later. At T + 650000 she asks for 96 bpm in 3: the
+# first bar line at least one bar ahead is beat 340 at T + 655000. At
+# T + 700000 she stops it: the 96-in-3 grid (bar 1875 ms) ends on its bar
+# line at T + 701875 (beat 415 would have been next).
+TEMPO_80 = tempo(80, 4, True, started_at=T + 400000, effective_at=T + 400000)
+TEMPO_96 = tempo(96, 3, True, started_at=T + 655000, first_beat=340, effective_at=T + 655000,
+                 previous=grid(80, 4, T + 400000))
+TEMPO_STOPPED = tempo(96, 3, False, effective_at=T + 701875,
+                      previous=grid(96, 3, T + 655000, 340))
 
 
 def anchor(round_, phase, timer_ms, turn_of):
@@ -107,7 +126,7 @@ SNAPSHOT_COMMON = {
     "timer": FOCUS_TIMER,
     "sprint": FOCUS_SPRINT,
     "turns": TURNS_NOW,
-    "tempo": tempo(80, 4, True, started_at=T + 400000),
+    "tempo": TEMPO_80,
     "goals": GOALS,
 }
 
@@ -121,6 +140,10 @@ VECTORS = [
      req("hello", 1, room=ROOM, name="Jonas", invite=INVITE, role="participant")),
     ("hello invite observer, no ref", "request",
      req("hello", room=ROOM, name="Priya", invite=INVITE, role="observer")),
+    ("hello invite with person_key (v2)", "request",
+     req("hello", 1, room=ROOM, name="Jonas", invite=INVITE, person_key="pk_Jn4s9QwLz2Xc7VbA")),
+    ("hello person_key alone: a group's room (v2)", "request",
+     req("hello", 1, room=ROOM, name="Jonas", person_key="pk_Jn4s9QwLz2Xc7VbA")),
     ("hello host_key (mentor)", "request",
      req("hello", "hello-1", room=ROOM, name="Mira", host_key=HOST_KEY)),
     ("hello token with resume (participant)", "request",
@@ -232,11 +255,12 @@ VECTORS = [
      ev("comment", "room", 2, T - 200000, MIRA, text="Welcome, everyone.", to=None,
         private=False, anchor=anchor(None, None, None, None))),
     ("mentor.note", "event", NOTE),
-    ("tempo.changed running", "event",
-     ev("tempo.changed", "room", 54, T + 400000, MIRA,
-        tempo=tempo(80, 4, True, started_at=T + 400000))),
-    ("tempo.changed stopped", "event",
-     ev("tempo.changed", "room", 60, T + 700000, MIRA, tempo=tempo(80, 4, False))),
+    ("tempo.changed started, one bar ahead", "event",
+     ev("tempo.changed", "room", 54, T + 397000, MIRA, tempo=TEMPO_80)),
+    ("tempo.changed new tempo on the next bar line", "event",
+     ev("tempo.changed", "room", 60, T + 650000, MIRA, tempo=TEMPO_96)),
+    ("tempo.changed stopping at a bar line", "event",
+     ev("tempo.changed", "room", 61, T + 700000, MIRA, tempo=TEMPO_STOPPED)),
     ("room.closed", "event", ev("room.closed", "room", 84, T + 7200000, MIRA, reason="closed")),
     ("room.closed when idle", "event",
      ev("room.closed", "room", 3, T + 1800000, None, reason="idle")),
@@ -285,13 +309,27 @@ INVALID_REQUESTS = [
     ("hello without credential", req("hello", 1, room=ROOM, name="Jonas")),
     ("hello with two credentials", req("hello", 1, room=ROOM, name="Jonas", invite=INVITE,
                                        token=TOKEN_JONAS)),
+    ("hello person_key with two credentials (v2)",
+     req("hello", 1, room=ROOM, name="Jonas", invite=INVITE, host_key=HOST_KEY,
+         person_key="pk_Jn4s9QwLz2Xc7VbA")),
+    ("hello empty person_key (v2)", req("hello", 1, room=ROOM, name="Jonas", person_key="")),
     ("hello role with host_key", req("hello", 1, room=ROOM, name="Mira", host_key=HOST_KEY,
                                      role="observer")),
     ("hello role mentor", req("hello", 1, room=ROOM, name="Mira", invite=INVITE, role="mentor")),
     ("hello name too long", req("hello", 1, room=ROOM, name="J" * 41, invite=INVITE)),
     ("hello blank name", req("hello", 1, room=ROOM, name="   ", invite=INVITE)),
+    ("hello name with a control character",
+     req("hello", 1, room=ROOM, name="Jo\x07nas", invite=INVITE)),
+    ("hello name with a newline", req("hello", 1, room=ROOM, name="Jonas\n", invite=INVITE)),
+    ("hello name with a bidi override",
+     req("hello", 1, room=ROOM, name="Jonas\u202egnp.exe", invite=INVITE)),
+    ("hello name with a bidi isolate",
+     req("hello", 1, room=ROOM, name="\u2067Jonas\u2069", invite=INVITE)),
+    ("hello name of invisible characters only",
+     req("hello", 1, room=ROOM, name="\u200b\u2060\ufeff", invite=INVITE)),
     ("ping without t0", req("ping")),
     ("ping t0 a string", req("ping", t0="now")),
+    ("ping t0 beyond a JavaScript number's exact range", req("ping", t0=2**53)),
     ("ref too long", req("timer.pause", "r" * 65)),
     ("ref a float", req("timer.pause", 1.5)),
     ("ref a map", req("timer.pause", {"id": 1})),

@@ -8,9 +8,15 @@ import sys
 from dataclasses import fields
 
 from ensemble.settings import ENV_PREFIX, Settings
+from ensemble.timesource import Clock
 
-SERVE_OPTIONS = ("host", "port", "redis_url", "grace_ms", "secret", "node_id", "log_level")
-FLAG_NAMES = {"redis_url": "--redis"}
+SERVE_OPTIONS = (
+    "host", "port", "redis_url", "database_url", "data_dir", "grace_ms", "secret", "node_id",
+    "log_level",
+)  # fmt: skip
+DB_OPTIONS = ("database_url", "data_dir")
+SHUTDOWN_GRACE_S = 10
+FLAG_NAMES = {"redis_url": "--redis", "database_url": "--database"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,12 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve rooms. Every option can also be set with an ENSEMBLE_<NAME> "
         "environment variable (for example ENSEMBLE_PORT=9000, ENSEMBLE_REDIS_URL=...).",
     )
+    _add_options(serve, SERVE_OPTIONS)
+    db = commands.add_parser("db", help="manage the database of people and history")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="apply the database migrations (the server also does it on start)"
+    )
+    _add_options(upgrade, DB_OPTIONS)
+    return parser
+
+
+def _add_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     for f in fields(Settings):
-        if f.name not in SERVE_OPTIONS:
+        if f.name not in names:
             continue
         flag = FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
         kind = f.type if isinstance(f.type, str) else f.type.__name__
-        serve.add_argument(
+        parser.add_argument(
             flag,
             dest=f.name,
             type={"int": int, "float": float}.get(kind, str),
@@ -37,7 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
             metavar=f.name.upper(),
             help=f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}, default {f.default!r})",
         )
-    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,13 +61,29 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         overrides = {name: getattr(args, name) for name in SERVE_OPTIONS}
         serve(Settings.from_env(**overrides))
+    elif args.command == "db":
+        settings = Settings.from_env(**{name: getattr(args, name) for name in DB_OPTIONS})
+        db_upgrade(settings)
 
 
-def serve(settings: Settings) -> None:
+def db_upgrade(settings: Settings) -> None:
+    from ensemble.store.engine import DatabaseUrlError, database_url, upgrade_url
+
+    try:
+        url = database_url(settings.database_url, settings.data_dir)
+    except DatabaseUrlError as exc:
+        raise SystemExit(str(exc)) from None
+    upgrade_url(url)
+    print("database is up to date")
+
+
+def serve(settings: Settings, clock: Clock | None = None) -> None:
+    """Run the server; `clock` is injected by tests (the system clock otherwise)."""
     import uvicorn
 
     from ensemble.app import create_app
     from ensemble.transport.http_protocol import with_header_timeout
+    from ensemble.transport.shutdown import DrainingServer
 
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -60,8 +92,15 @@ def serve(settings: Settings) -> None:
     )
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
         raise SystemExit("--redis takes a redis:// or rediss:// URL")
-    uvicorn.run(
-        create_app(settings),
+    from ensemble.store.engine import DatabaseUrlError, database_url
+
+    try:
+        database_url(settings.database_url, settings.data_dir)
+    except DatabaseUrlError as exc:
+        raise SystemExit(str(exc)) from None
+    app = create_app(settings, clock)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         http=with_header_timeout(settings.header_timeout_ms / 1000),
@@ -77,4 +116,7 @@ def serve(settings: Settings) -> None:
         ws_ping_timeout=20,
         log_level=settings.log_level,
         lifespan="on",
+        # SIGTERM: requests in flight get this long to finish.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    DrainingServer(config, app.state.drain).run()

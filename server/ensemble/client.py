@@ -31,6 +31,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 
+from ensemble.sync import SyncFilter
 from ensemble.wire.codec import (
     JSON_SUBPROTOCOL,
     MSGPACK_SUBPROTOCOL,
@@ -39,7 +40,7 @@ from ensemble.wire.codec import (
     decode,
     encode,
 )
-from ensemble.wire.codes import TERMINAL_CODES
+from ensemble.wire.codes import TERMINAL_CODES, CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,11 @@ class Closed(Exception):
         self.code = code
         self.reason = reason
 
+    @property
+    def room_gone(self) -> bool:
+        """The room no longer exists (deleted, expired, or lost by the server)."""
+        return self.code == CloseCode.ROOM_GONE
+
 
 class Client:
     def __init__(
@@ -91,8 +97,12 @@ class Client:
         self.snapshot: dict[str, Any] = {}
         self.seqs: dict[str, int] = {}
         self.welcomes: list[dict[str, Any]] = []
-        self.offset_ms = 0.0
-        self.offset_error_ms = float("inf")
+        self.clock = SyncFilter()
+        # Client ms: wall-clock at start, then monotonic (a stepped system
+        # clock must not look like a jump of the server's).
+        self._clock_base = time.time() * 1000 - time.monotonic() * 1000
+        # The close code of every connection that ended (None: dropped without one).
+        self.close_codes: list[int | None] = []
         self.closed: Closed | None = None
         self._ws: ClientConnection | None = None
         self._url_index = 0
@@ -102,6 +112,8 @@ class Client:
         self._events: asyncio.Queue[Event | Closed] = asyncio.Queue()
         self._welcomed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self._syncer: asyncio.Task[None] | None = None
+        self._ping_lock = asyncio.Lock()
 
     # -- connecting ------------------------------------------------------------
 
@@ -116,6 +128,7 @@ class Client:
         host_key: str | None = None,
         token: str | None = None,
         role: str | None = None,
+        person_key: str | None = None,
         resume: dict[str, Any] | None = None,
         encoding: str = "msgpack",
         reconnect: bool = True,
@@ -125,10 +138,12 @@ class Client:
 
         `resume` ({"epoch": ..., "room": seq, ...}, with `token`) asks for the
         events missed since those seqs, as after an automatic reconnect.
+        `person_key` (from POST /api/people) makes the member that person, so
+        the session is kept in their history; `welcome` then has `person_id`.
         """
         hello: dict[str, Any] = {"type": "hello", "room": room, "name": name}
         for key, value in (("invite", invite), ("host_key", host_key), ("token", token),
-                           ("role", role)):
+                           ("role", role), ("person_key", person_key)):
             if value is not None:
                 hello[key] = value
         client = cls([urls] if isinstance(urls, str) else urls, hello, encoding=encoding,
@@ -167,6 +182,7 @@ class Client:
             hello.pop("invite", None)
             hello.pop("host_key", None)
             hello.pop("role", None)
+            hello.pop("person_key", None)
             hello["token"] = self.token
             if self.epoch:
                 hello["resume"] = {"epoch": self.epoch, **self.seqs}
@@ -182,6 +198,7 @@ class Client:
     def _welcome(self, welcome: dict[str, Any]) -> None:
         self.member_id = welcome["member_id"]
         self.role = welcome["role"]
+        self.person_id: str | None = welcome.get("person_id")
         self.token = welcome["token"]
         self.epoch = welcome["epoch"]
         self.snapshot = welcome["snapshot"]
@@ -200,6 +217,7 @@ class Client:
         while True:
             assert self._ws is not None
             code, reason = await self._receive(self._ws)
+            self.close_codes.append(code)
             self._fail_pending()
             if self.closed is not None:
                 return
@@ -208,6 +226,9 @@ class Client:
                 return
             try:
                 await self._reconnect()
+            except Closed as refused:  # the server refused the resume for good
+                self._finish(refused)
+                return
             except Exception as exc:
                 self._finish(Closed(code, f"could not reconnect: {exc}"))
                 return
@@ -234,7 +255,9 @@ class Client:
                     await ws.close()
                     if exc.code in ("unavailable", "internal"):
                         raise
-                    raise Closed(1008, exc.message) from exc
+                    # A room that is no more is said as such, as the server closes.
+                    code = CloseCode.ROOM_GONE if exc.code == "not_found" else CloseCode.POLICY
+                    raise Closed(code, exc.message) from exc
                 except BaseException:
                     await ws.close()
                     raise
@@ -269,7 +292,7 @@ class Client:
                 self._events.put_nowait(frame)  # a reply to a raw send()
             return
         if type_ == "pong":
-            self._pongs.put_nowait((frame, time.time() * 1000))
+            self._pongs.put_nowait((frame, self.client_now()))
             return
         stream, seq = frame.get("stream"), frame.get("seq")
         if isinstance(stream, str) and isinstance(seq, int):
@@ -346,27 +369,57 @@ class Client:
             items.append(item)
         return items
 
-    async def sync_clock(self, samples: int = 5, timeout: float = 5.0) -> tuple[float, float]:
-        """Estimate the server clock's offset from ours: the best of N ping/pongs.
+    def client_now(self) -> float:
+        """This client's clock in ms (wall-clock based, monotonic)."""
+        return self._clock_base + time.monotonic() * 1000
 
-        offset = server_time - (t0 + t1) / 2 from the sample with the shortest
-        round trip; its error is at most half that round trip.
+    async def sync_clock(self, samples: int = 5, timeout: float = 5.0) -> tuple[float, float]:
+        """Take N ping/pong samples into the clock filter (ensemble.sync).
+
+        Returns (offset_ms, error_ms): server minus client now, and the bound
+        on its error. `start_clock_sync()` keeps sampling in the background.
         """
-        best: tuple[float, float] | None = None
         for _ in range(samples):
-            t0 = time.time() * 1000
+            await self._ping(timeout)
+        return self.offset_ms, self.offset_error_ms
+
+    async def _ping(self, timeout: float) -> None:
+        async with self._ping_lock:  # one in flight: sync_clock() and the background sync share
+            t0 = self.client_now()
             await self.send({"type": "ping", "t0": t0})
-            pong, t1 = await asyncio.wait_for(self._pongs.get(), timeout)
-            rtt = t1 - pong["t0"]
-            offset = pong["server_time"] - (pong["t0"] + t1) / 2
-            if best is None or rtt / 2 < best[1]:
-                best = (offset, rtt / 2)
-        assert best is not None
-        self.offset_ms, self.offset_error_ms = best
-        return best
+            while True:
+                pong, t1 = await asyncio.wait_for(self._pongs.get(), timeout)
+                if pong.get("t0") == t0:  # a late answer to an earlier ping is not this one
+                    self.clock.add(t0, t1, pong["server_time"])
+                    return
+
+    def start_clock_sync(self, *, fast_for_s: float = 20.0, fast_every_s: float = 0.15,
+                         every_s: float = 1.0) -> None:
+        """Keep the clock synced until close(): pings every `fast_every_s` for
+        `fast_for_s`, then every `every_s` (as the web client does)."""
+        if self._syncer is None or self._syncer.done():
+            follow = self._follow_clock(fast_for_s, fast_every_s, every_s)
+            self._syncer = asyncio.create_task(follow)
+
+    async def _follow_clock(self, fast_for_s: float, fast_every_s: float, every_s: float) -> None:
+        fast_until = time.monotonic() + fast_for_s
+        while self.closed is None:
+            try:
+                await self._ping(timeout=5.0)
+            except (TimeoutError, ConnectionLost, ConnectionClosed) as exc:
+                log.debug("clock sync ping failed: %r", exc)
+            await asyncio.sleep(fast_every_s if time.monotonic() < fast_until else every_s)
+
+    @property
+    def offset_ms(self) -> float:
+        return self.clock.offset_at(self.client_now())
+
+    @property
+    def offset_error_ms(self) -> float:
+        return self.clock.error_at(self.client_now())
 
     def server_now(self) -> float:
-        return time.time() * 1000 + self.offset_ms
+        return self.clock.server_now(self.client_now())
 
     async def drop(self) -> None:
         """Break the connection without a goodbye (tests: simulate a network drop)."""
@@ -375,6 +428,10 @@ class Client:
 
     async def close(self) -> None:
         self.closed = self.closed or Closed(1000, "closed by the client")
+        if self._syncer is not None:
+            self._syncer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._syncer
         if self._ws is not None:
             await self._ws.close()
         if self._runner is not None:

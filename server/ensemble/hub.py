@@ -26,6 +26,9 @@ class Subscriber(Protocol):
     def offer(self, packet: Packet | None) -> None:
         """Take a packet of the room (None: packets may have been missed)."""
 
+    def close(self, code: int, reason: str = "") -> None:
+        """End the connection with a close code, after what is queued."""
+
 
 class Hub:
     def __init__(self, backend: Backend, metrics: Metrics, clock: Clock) -> None:
@@ -69,8 +72,10 @@ class Hub:
         """Live connection ids per room, for the presence leases."""
         return {room_id: list(sessions) for room_id, sessions in self._rooms.items()}
 
-    def sessions(self) -> list[Subscriber]:
-        return [s for sessions in self._rooms.values() for s in sessions.values()]
+    def close_room(self, room_id: str, code: int, reason: str) -> None:
+        """Close every local socket of a room (after what is queued is sent)."""
+        for session in list(self._rooms.get(room_id, {}).values()):
+            session.close(code, reason)
 
     def _fan_out(self, room_id: str, packet: Packet | None) -> None:
         sessions = self._rooms.get(room_id)

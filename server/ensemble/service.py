@@ -12,20 +12,34 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret
+from ensemble.auth import SessionClaims, TokenSigner, new_id, new_secret, new_signing_key
 from ensemble.backends.base import Backend, BackendUnavailable
-from ensemble.core import Conflict, NotFound, Outcome, Room
+from ensemble.core import Conflict, NotFound, Outcome, Room, RoomGone
 from ensemble.core.errors import BadRequest, Unauthorized
 from ensemble.core.events import history_key, readable_streams
 from ensemble.core.state import MENTOR, OBSERVER, PARTICIPANT, Limits
 from ensemble.hub import Hub
 from ensemble.settings import Settings
 from ensemble.timesource import Clock
+from ensemble.wire.codes import CloseCode
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
+
+
+class ArchiveQueue(Protocol):
+    def submit(self, room_id: str) -> None: ...
+
+
+class Directory(Protocol):
+    """People and their groups (the store): who a person key belongs to, and
+    a person's role in a group (None when not in it)."""
+
+    async def person_by_key(self, key: str) -> Any: ...
+
+    async def group_role(self, group_id: str, person_id: str) -> str | None: ...
 
 RECENT_TYPES = frozenset({"chat.message", "comment", "mentor.note", "reaction"})
 RECENT_COUNT = 50
@@ -43,9 +57,10 @@ class Admission:
     snapshot: dict[str, Any]
     resumed: bool
     missed: list[Packet] = field(default_factory=list)
+    person_id: str | None = None
 
     def welcome(self, now: int) -> dict[str, Any]:
-        return {
+        welcome = {
             "type": "welcome",
             "member_id": self.member_id,
             "role": self.role,
@@ -56,23 +71,80 @@ class Admission:
             "seqs": self.seqs,
             "snapshot": self.snapshot,
         }
+        if self.person_id is not None:
+            welcome["person_id"] = self.person_id
+        return welcome
 
 
 class RoomService:
-    def __init__(self, settings: Settings, backend: Backend, hub: Hub, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        hub: Hub,
+        clock: Clock,
+        directory: Directory | None = None,
+    ) -> None:
         self.settings = settings
+        self.directory = directory
+        # Takes room ids whose session is to be kept in the history (never waits).
+        self.archiver: ArchiveQueue | None = None
         self.backend = backend
         self.hub = hub
         self.clock = clock
-        self.tokens = TokenSigner(settings.secret)
+        # Without ENSEMBLE_SECRET the key comes from the backend (shared by
+        # every process on one Redis), fetched before the first token.
+        self._signer = TokenSigner(settings.secret) if settings.secret else None
+        # Set while finding out what a backend that lost its data took along.
+        self._reconciling = False
         self._wake = asyncio.Event()
         # Connections that closed while the backend was unreachable.
         self._unrecorded: dict[str, set[str]] = {}
 
+    # -- tokens and readiness ----------------------------------------------------
+
+    async def tokens(self) -> TokenSigner:
+        """The token signer; its key is shared through the backend unless set."""
+        if self._signer is None:
+            key = await self.backend.shared_key(new_signing_key())
+            self._signer = TokenSigner(key)
+            log.warning(
+                "ENSEMBLE_SECRET is not set: session tokens are signed with a generated key, "
+                "shared through Redis by every process on it (without Redis it dies with "
+                "this process)"
+            )
+        return self._signer
+
+    async def ready(self) -> bool:
+        return not self._reconciling and await self.backend.ready()
+
+    async def check_continuity(self) -> None:
+        """When the backend lost its data, close the sockets of the rooms it lost.
+
+        Not ready meanwhile; a failure leaves it to the next presence pass.
+        """
+        if not self._reconciling and await self.backend.continuity():
+            return
+        if not self._reconciling:
+            log.warning("the backend lost its data (Redis restarted empty or flushed)")
+        self._reconciling = True
+        if self._signer is not None and not self.settings.secret:
+            # Tokens signed before stay valid here; new ones use the shared key.
+            self._signer.adopt(await self.backend.shared_key(self._signer.key))
+        for room_id in self.hub.connections():
+            if await self.backend.load_room(room_id) is None:
+                log.warning("room %s was lost: closing its sockets", room_id)
+                self.hub.close_room(room_id, CloseCode.ROOM_GONE, "the room no longer exists")
+        self._reconciling = False
+
     # -- rooms ---------------------------------------------------------------
 
     async def create_room(
-        self, title: str, visibility: str, program: dict[str, Any] | None
+        self,
+        title: str,
+        visibility: str,
+        program: dict[str, Any] | None,
+        group_id: str | None = None,
     ) -> tuple[Room, str, str]:
         invite, host_key = new_secret(), new_secret()
         room = Room.create(
@@ -86,6 +158,7 @@ class RoomService:
             grace_ms=self.settings.grace_ms,
             retention_ms=self.settings.room_retention_ms,
             program=program,
+            group_id=group_id,
             limits=Limits(
                 max_members=self.settings.max_members,
                 max_conns=self.settings.max_conns_per_member,
@@ -100,7 +173,7 @@ class RoomService:
     async def room(self, room_id: str) -> Room:
         room = await self.backend.load_room(room_id)
         if room is None:
-            raise NotFound(f"no room {room_id}")
+            raise RoomGone(f"no room {room_id}")
         return room
 
     async def report(self, room_id: str, host_key: str) -> dict[str, Any]:
@@ -149,17 +222,19 @@ class RoomService:
         room = await self.room(room_id)
         if room.closed:
             raise Conflict("the room is closed")
-        claims = self._claims(room, hello)
+        claims = await self._claims(room, hello)
+        person_id, group_role = (None, None) if claims else await self._person(room, hello)
         now = self.clock.now_ms()
         member_id = claims.member if claims else new_id("m")
-        role = claims.role if claims else self._role_for(hello)
+        role = claims.role if claims else group_role or self._role_for(hello)
 
         def command(room: Room) -> Outcome:
             if claims is not None:
                 outcome = room.connect(member_id=member_id, conn_id=conn_id, now=now)
             else:
                 outcome = room.join(
-                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now
+                    member_id=member_id, name=hello["name"], role=role, conn_id=conn_id, now=now,
+                    person_id=person_id,
                 )
             if outcome.error is None:
                 member_role = room.state.members[member_id].role
@@ -168,6 +243,7 @@ class RoomService:
                     seqs=room.seqs_for(member_id),
                     epoch=room.state.epoch,
                     role=member_role,
+                    person_id=room.state.members[member_id].person_id,
                 )
             return outcome
 
@@ -188,14 +264,14 @@ class RoomService:
         self, room_id: str, member_id: str, reply: dict[str, Any], resume: Any
     ) -> Admission:
         role = reply["role"]
-        token = self.tokens.sign(SessionClaims(room_id, member_id, role))
+        token = (await self.tokens()).sign(SessionClaims(room_id, member_id, role))
         seqs = reply["seqs"]
         missed = await self._missed(room_id, resume, reply["epoch"], seqs, member_id)
         snapshot = reply["snapshot"]
         snapshot["recent"] = await self._recent(room_id, member_id, role, seqs)
         return Admission(
             member_id, role, token, reply["epoch"], seqs, snapshot, missed is not None,
-            missed or [],
+            missed or [], reply.get("person_id"),
         )
 
     def _role_for(self, hello: dict[str, Any]) -> str:
@@ -206,10 +282,40 @@ class RoomService:
             raise BadRequest("with an invite, role is participant or observer")
         return str(role)
 
-    def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
+    async def _person(self, room: Room, hello: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The person a newcomer's `person_key` names (None: a guest) and, when
+        the key is the only credential, their role in the room's group.
+
+        Beside an invite or host key (the door), a key that names nobody, or a
+        database out of reach, lets the member in as a guest (`welcome` then
+        has no `person_id`): the room never waits for the history.
+        """
+        key = hello.get("person_key")
+        if key is None:
+            return None, None
+        door = any(name in hello for name in ("invite", "host_key"))
+        directory = self.directory
+        try:
+            person = None if directory is None else await directory.person_by_key(key)
+        except BackendUnavailable:
+            if not door:
+                raise
+            log.warning("person key not checked (database unreachable): joining as a guest")
+            return None, None
+        if door:
+            return (None if person is None else str(person.id)), None
+        if directory is None or person is None:
+            raise Unauthorized("the person key is not valid")
+        group_id = room.state.group_id
+        role = None if group_id is None else await directory.group_role(group_id, person.id)
+        if role is None:
+            raise Unauthorized("with a person key alone, join a room of one of your groups")
+        return str(person.id), role
+
+    async def _claims(self, room: Room, hello: dict[str, Any]) -> SessionClaims | None:
         """The token's claims, or None for a newcomer with a valid invite or host key."""
         if "token" in hello:
-            claims = self.tokens.verify(hello["token"])
+            claims = (await self.tokens()).verify(hello["token"])
             if claims is None or claims.room != room.state.id:
                 raise Unauthorized("the session token is not valid for this room")
             return claims
@@ -221,7 +327,9 @@ class RoomService:
             if not room.check_invite(hello["invite"]):
                 raise Unauthorized("the invite code is not valid for this room")
             return None
-        raise Unauthorized("hello needs one of invite, host_key or token")
+        if "person_key" in hello:
+            return None  # a group member's own key: checked against the room's group
+        raise Unauthorized("hello needs one of invite, host_key, token or person_key")
 
     async def _missed(
         self,
@@ -285,8 +393,16 @@ class RoomService:
                 outcome = await self.backend.transact(room_id, lambda room: room.tick(now))
             except NotFound:
                 continue
+            except (asyncio.CancelledError, BackendUnavailable):
+                raise
+            except Exception:
+                # One broken room must not hold up the others (it stays due).
+                log.exception("ticking room %s failed", room_id)
+                continue
             if outcome.reply.get("expired"):
                 await self.backend.delete_room(room_id)
+            elif outcome.reply.get("archive") and self.archiver is not None:
+                self.archiver.submit(room_id)
 
     async def _next_wait(self, poll_ms: int) -> float:
         deadline = await self.backend.next_deadline()
@@ -296,10 +412,17 @@ class RoomService:
         return wait
 
     async def run_presence(self) -> None:
-        """Renew this process's leases; disconnect connections whose process died."""
+        """Renew this process's leases; disconnect connections whose process died.
+
+        Each pass renews before it reaps, and after a failed pass (backend
+        unreachable) the next comes soon: leases are renewed as soon as the
+        backend is back, before they could be taken for lapsed.
+        """
         interval = self.settings.presence_ttl_ms / 3000
         while True:
+            delay = interval
             try:
+                await self.check_continuity()
                 await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
                 orphans = await self.backend.orphaned_connections()
                 unrecorded, self._unrecorded = self._unrecorded, {}
@@ -312,7 +435,7 @@ class RoomService:
             except asyncio.CancelledError:
                 raise
             except BackendUnavailable:
-                pass
+                delay = min(interval, 0.2)
             except Exception:
                 log.exception("presence pass failed")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(delay)

@@ -19,12 +19,21 @@ class Settings:
     redis_url: str = field(
         default="", metadata={"help": "redis://HOST:PORT/DB to share rooms between processes"}
     )
+    database_url: str = field(
+        default="",
+        metadata={"help": "postgresql://USER@HOST/DB for people and history "
+                          "(empty: SQLite in the data directory)"},
+    )
+    data_dir: str = field(
+        default="data", metadata={"help": "directory of the embedded SQLite database"}
+    )
     grace_ms: int = field(
         default=15_000,
         metadata={"help": "how long a disconnected member stays before it leaves (ms)"},
     )
     secret: str = field(
-        default="", metadata={"help": "key that signs session tokens (random when unset)"}
+        default="",
+        metadata={"help": "key that signs session tokens (unset: generated, shared through Redis)"},
     )
     max_frame_bytes: int = field(
         default=64 * 1024, metadata={"help": "largest request; larger ones get too_large"}

@@ -28,9 +28,9 @@ async def test_create_room_returns_secrets_and_links(http, server):
     assert len(body["invite"]) >= 20 and len(body["host_key"]) >= 20
     assert body["invite"] != body["host_key"]
     assert body["links"]["participant"] == (
-        f"{server.http}/r/{body['room_id']}?invite={body['invite']}")
+        f"{server.http}/r/{body['room_id']}#invite={body['invite']}")
     assert body["links"]["mentor"] == (
-        f"{server.http}/r/{body['room_id']}?host_key={body['host_key']}")
+        f"{server.http}/r/{body['room_id']}#host_key={body['host_key']}")
 
 
 @pytest.mark.parametrize("body", [

@@ -13,6 +13,7 @@ import pytest
 import websockets
 
 from ensemble.client import Client, ClientError
+from ensemble.wire import schema
 from tests.support.rooms import Rooms
 from tests.support.server import ServerProcess, start_server
 
@@ -166,6 +167,7 @@ async def test_the_room_listing_is_paginated():
             while True:
                 params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
                 body = (await http.get("/api/rooms", params=params)).json()
+                schema.validate(body, "http", "room_list")
                 assert len(body["rooms"]) <= 2
                 seen += [r["room_id"] for r in body["rooms"]]
                 pages += 1
@@ -214,6 +216,28 @@ async def test_a_member_refused_for_a_full_room_is_told_why():
         with pytest.raises(ClientError) as refused:
             await rooms.join(room, "Sam")
         assert refused.value.code == "conflict" and "full" in refused.value.message
+    finally:
+        await rooms.close()
+        server.stop()
+
+
+async def test_the_report_says_when_its_record_log_overflowed():
+    server = start_server(env={"ENSEMBLE_RECORD_LOG_SIZE": "5"})
+    rooms = Rooms(server)
+    try:
+        room = await rooms.create()
+        mia = await rooms.join(room, "Mia", mentor=True)
+        pat = await rooms.join(room, "Pat")
+        for i in range(8):
+            await mia.request("comment.send", text=f"note {i}", to=pat.member_id)
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            report = (await http.get(f"/api/rooms/{room['room_id']}/report",
+                                     headers={"Authorization": f"Bearer {room['host_key']}"}))
+        body = report.json()
+        schema.validate(body, "http", "report")
+        assert body["truncated"] == {"records_dropped": 3}
+        comments = next(f for f in body["feedback"] if f["name"] == "Pat")["comments"]
+        assert [c["text"] for c in comments] == [f"note {i}" for i in range(5)]
     finally:
         await rooms.close()
         server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 import websockets
@@ -43,6 +44,15 @@ async def test_slow_reader_is_closed_with_4000_and_others_carry_on():
         server.stop()
 
 
+def established(local_port: int) -> bool:
+    """Whether this machine's TCP socket on `local_port` is still ESTABLISHED (from /proc)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == local_port and fields[3] == "01":
+            return True
+    return False
+
+
 def gauge(server, name: str) -> float:
     import urllib.request
 
@@ -55,7 +65,8 @@ def gauge(server, name: str) -> float:
 
 async def test_a_reader_that_never_reads_is_cut_and_leaves_the_gauge_at_once():
     server = start_server(env={"ENSEMBLE_SEND_QUEUE": "16", "ENSEMBLE_RATE_PER_S": "100000",
-                               "ENSEMBLE_RATE_BURST": "100000", "ENSEMBLE_CLOSE_TIMEOUT_MS": "1000"})
+                               "ENSEMBLE_RATE_BURST": "100000",
+                               "ENSEMBLE_CLOSE_TIMEOUT_MS": "1000"})
     rooms = Rooms(server)
     try:
         room = await rooms.create()
@@ -77,7 +88,16 @@ async def test_a_reader_that_never_reads_is_cut_and_leaves_the_gauge_at_once():
                 pytest.fail("the stuck reader was never cut")
             # Out of the gauge at once, though its socket is still full.
             assert gauge(server, "ensemble_connections") == 1
-            # Within the close timeout the server drops the connection itself.
+            # Within the close timeout the server drops the connection itself,
+            # though the client still reads nothing.
+            port = stuck.transport.get_extra_info("sockname")[1]
+            assert established(port)
+            for _ in range(100):
+                if not established(port):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the server kept the connection of a reader that never reads")
             stuck.transport.resume_reading()
             with pytest.raises(websockets.ConnectionClosed):
                 async with asyncio.timeout(10):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ensemble.core import Forbidden, NotFound
+from ensemble.wire.codec import EncodeError
 from ensemble.wire.packet import Packet
 
 from .collect import Collector
@@ -200,6 +201,10 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
         room_id, request("m", "comment.send", {"text": "x", "to": "p", "private": True})
     )
     await backend.transact(room_id, request("m", "room.close", now=T0 + 1_000))
+    # Its archive is due at once; once archived, its expiry is what is due.
+    assert await backend.next_deadline() == T0 + 1_000
+    assert (await backend.transact(room_id, tick(T0 + 1_000))).reply == {"archive": True}
+    await backend.transact(room_id, lambda room: room.mark_archived(T0 + 1_000))
     assert await backend.next_deadline() == T0 + 11_000
     assert (await backend.transact(room_id, tick(T0 + 10_999))).reply == {}
     assert (await backend.transact(room_id, tick(T0 + 11_000))).reply == {"expired": True}
@@ -276,3 +281,31 @@ async def test_presence_with_live_leases_reports_nothing(backend_factory):
     await backend.create_room(room)
     await backend.refresh_presence("node1", {room.state.id: ["c1", "c2"]})
     assert await backend.orphaned_connections() == {}
+
+
+async def test_events_that_cannot_be_encoded_commit_nothing(backend_factory):
+    """Encode before commit: a command whose event cannot be encoded (a lone
+    surrogate that slipped past the input checks) raises EncodeError, and the
+    room's state, seqs and histories are as before; the room goes on."""
+    backend = await backend_factory()
+    room_id = await room_with_mentor(backend)
+    await backend.transact(room_id, request("m", "chat.send", {"text": "before"}))
+    before = await backend.load_room(room_id)
+    assert before is not None
+    history_before = await backend.history(room_id, "room", 0)
+
+    with pytest.raises(EncodeError):
+        await backend.transact(room_id, request("m", "chat.send", {"text": "bad \ud800"}))
+    with pytest.raises(EncodeError):  # the same when the title that changes has it
+        await backend.transact(room_id, join("p\udfff"))
+
+    after = await backend.load_room(room_id)
+    assert after is not None
+    assert after.state.to_dict() == before.state.to_dict()
+    assert await backend.history(room_id, "room", 0) == history_before
+    outcome = await backend.transact(room_id, request("m", "chat.send", {"text": "after"}))
+    assert outcome.error is None
+    history = await backend.history(room_id, "room", 0)
+    assert history is not None
+    assert [p.seq for p in history] == list(range(1, len(history) + 1))
+    assert history[-1].message()["text"] == "after"

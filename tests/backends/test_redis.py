@@ -267,3 +267,49 @@ async def test_deleting_a_room_leaves_no_key_even_of_forgotten_members(redis_fac
         assert await client.keys(f"*{{{room_id}}}*") == []
     finally:
         await client.aclose()
+
+
+async def test_a_stall_is_held_against_no_lease_but_a_dead_node_still_lapses(
+    own_redis, own_redis_factory
+):
+    ttl = 600
+    alive, reaper = [await own_redis_factory(presence_ttl_ms=ttl, **FAST) for _ in range(2)]
+    room = new_room()
+    room_id = room.state.id
+    await alive.refresh_presence("alive", {room_id: ["c1"]})
+    await reaper.refresh_presence("dead", {room_id: ["c2"]})  # never renewed again
+
+    own_redis.pause()
+    await asyncio.sleep(ttl * 3 / 1000)  # the stall: both leases are past their expiry
+    own_redis.resume()
+
+    # The reaper comes first after the stall: nobody lapsed during it.
+    assert await reaper.orphaned_connections() == {}
+    await alive.refresh_presence("alive", {room_id: ["c1"]})
+    # The dead node's lease lapses a lease after the stall; the live one never does.
+    reported: list[str] = []
+    async with asyncio.timeout(10):
+        while not reported:
+            await alive.refresh_presence("alive", {room_id: ["c1"]})
+            reported += (await reaper.orphaned_connections()).get(room_id, [])
+            await asyncio.sleep(ttl / 10_000)
+    assert reported == ["c2"]
+
+
+async def test_continuity_tells_when_redis_lost_its_data(redis_factory, redis_server):
+    backend = await redis_factory()
+    assert await backend.continuity() is True
+    assert await backend.ready() is True
+    async with aioredis.Redis.from_url(redis_server.url) as probe:
+        await probe.delete(f"{backend._prefix}:run")  # as a flush or an empty restart does
+    assert await backend.ready() is False  # not ready until the loss was noticed
+    assert await backend.continuity() is False  # told once...
+    assert await backend.ready() is True
+    assert await backend.continuity() is True  # ...then the new marker holds
+
+
+async def test_processes_share_the_first_generated_signing_key(redis_factory):
+    one, two = await redis_factory(), await redis_factory()
+    assert await one.shared_key("first") == "first"
+    assert await two.shared_key("second") == "first"
+    assert await one.shared_key("third") == "first"

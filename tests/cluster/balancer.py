@@ -36,7 +36,8 @@ def local_config(upstreams: list[int], port: int, prefix: Path) -> str:
         f"    {kind}_temp_path {prefix / kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    return conf.replace("http {\n", f"http {{\n    access_log off;\n{temp}", 1)
+    conf = conf.replace("/var/log/nginx/access.log", str(prefix / "access.log"))
+    return conf.replace("http {\n", f"http {{\n{temp}", 1)
 
 
 class Nginx:
@@ -84,7 +85,16 @@ class Nginx:
         self.stop()
         raise TimeoutError("nginx did not listen in time")
 
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "access.log"
+
     def stop(self) -> None:
+        self.halt()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Stop nginx and keep its files (the access log) until `stop`."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -92,4 +102,3 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        shutil.rmtree(self.prefix, ignore_errors=True)

@@ -37,13 +37,15 @@ class Cluster:
         self.servers: list[ServerProcess] = []
         self.rooms = Rooms()  # each call names its servers
 
-    def start(self, count: int, *args: str) -> list[ServerProcess]:
+    def start(
+        self, count: int, *args: str, env: dict[str, str] | None = None
+    ) -> list[ServerProcess]:
         for _ in range(count):
             port = free_port()
             process = ServerProcess(
                 port,
                 ["--redis", self.redis.url, "--log-level", "info", *args],
-                dict(CLUSTER_ENV),
+                {**CLUSTER_ENV, **(env or {})},
                 log_path=LOGS / f"server-{port}.log",
             )
             self.servers.append(process.start())

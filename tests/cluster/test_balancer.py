@@ -69,3 +69,20 @@ async def test_clients_behind_nginx_survive_the_death_of_a_replica(cluster):
         for client in clients:
             await client.close()
         nginx.stop()
+
+
+async def test_nginx_logs_no_query_string(server):
+    """Defence in depth for old links (`?invite=`, `?host_key=`): nginx's access
+    log (deploy/nginx.conf's format) has paths, never query strings."""
+    nginx = Nginx([server.port]).start()
+    try:
+        async with httpx.AsyncClient() as http:
+            reply = await http.get(f"{nginx.http}/r/r_logged?invite=SECRET-INVITE&x=1")
+            assert reply.status_code == 200
+            await http.get(f"{nginx.http}/api/rooms/r_logged?host_key=SECRET-KEY")
+        nginx.halt()  # flushes the log
+        log = nginx.access_log.read_text()
+        assert "GET /r/r_logged HTTP/1.1" in log and "/api/rooms/r_logged" in log
+        assert "SECRET" not in log and "?" not in log
+    finally:
+        nginx.stop()

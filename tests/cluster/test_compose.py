@@ -77,3 +77,11 @@ def test_dockerfile_serves_on_the_port_compose_expects():
     assert '"ensemble", "serve"' in dockerfile
     assert "ENSEMBLE_HOST=0.0.0.0" in dockerfile
     assert "node_modules" in dockerfile  # the web client's msgpack module
+
+
+def test_replicas_share_one_postgresql_for_people_and_history():
+    services = compose()["services"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    for app in replicas(services).values():
+        assert app["environment"]["ENSEMBLE_DATABASE_URL"].startswith("postgresql://")
+        assert app["depends_on"]["postgres"]["condition"] == "service_healthy"

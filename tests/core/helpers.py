@@ -37,11 +37,11 @@ class RoomDriver:
     def report(self) -> dict[str, Any]:
         return self.room.report(self.now, self.records)
 
-    def join(self, name: str, role: str = "participant") -> str:
+    def join(self, name: str, role: str = "participant", person_id: str | None = None) -> str:
         member_id = f"m_{name.lower()}"
         self._conn += 1
         out = self.room.join(member_id=member_id, name=name, role=role,
-                             conn_id=f"c{self._conn}", now=self.now)
+                             conn_id=f"c{self._conn}", now=self.now, person_id=person_id)
         self.record(out)
         assert out.error is None, out.error
         return member_id
@@ -73,7 +73,10 @@ class RoomDriver:
 
     def advance(self, ms: int) -> Outcome:
         self.now += ms
-        return self.record(self.room.tick(self.now))
+        outcome = self.record(self.room.tick(self.now))
+        if outcome.reply.get("archive"):
+            self.room.mark_archived(self.now)  # as the service's archiver does once it is kept
+        return outcome
 
     def types(self, outcome: Outcome | None = None) -> list[str]:
         return [e.type for e in (outcome.events if outcome else self.events)]

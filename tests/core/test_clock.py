@@ -1,3 +1,8 @@
+import json
+import random
+from pathlib import Path
+
+from ensemble.core.clock import bar_ms, next_bar_line, sounding_grid
 from tests.core.helpers import PROGRAM, RoomDriver
 
 
@@ -97,16 +102,127 @@ def test_sprint_without_program_or_phases_is_a_bad_request():
     assert d.refuse(mia, "sprint.start") == "bad_request"
 
 
-def test_tempo_set_start_stop():
+def test_tempo_set_while_stopped_takes_effect_at_once():
     d, mia, pat = mentor_room()
     d.do(mia, "tempo.set", bpm=90, beats_per_bar=3)
     assert d.events[-1].fields["tempo"] == {
-        "bpm": 90, "beats_per_bar": 3, "running": False, "started_at": None}
-    d.do(mia, "tempo.start")
-    assert d.events[-1].fields["tempo"]["started_at"] == d.now
-    d.now += 500
-    d.do(mia, "tempo.set", bpm=120, beats_per_bar=4)
-    assert d.events[-1].fields["tempo"]["started_at"] == d.now
-    assert d.refuse(mia, "tempo.start") == "conflict"
-    d.do(mia, "tempo.stop")
+        "bpm": 90, "beats_per_bar": 3, "running": False, "started_at": None,
+        "first_beat": 0, "effective_at": d.now, "previous": None}
     assert d.refuse(pat, "tempo.start") == "forbidden"
+    assert d.refuse(mia, "tempo.stop") == "conflict"
+
+
+def test_tempo_start_from_silence_begins_one_bar_ahead_with_beat_zero():
+    d, mia, _ = mentor_room()
+    d.do(mia, "tempo.set", bpm=120, beats_per_bar=4)  # a bar is 2000 ms
+    d.do(mia, "tempo.start")
+    tempo = d.events[-1].fields["tempo"]
+    assert tempo["running"] and tempo["started_at"] == d.now + 2000
+    assert tempo["first_beat"] == 0 and tempo["effective_at"] == d.now + 2000
+    assert tempo["previous"] is None
+    assert d.refuse(mia, "tempo.start") == "conflict"
+
+
+def test_tempo_change_lands_on_a_bar_line_at_least_one_bar_ahead_same_beat_index():
+    d, mia, _ = mentor_room()
+    d.do(mia, "tempo.set", bpm=120, beats_per_bar=4)
+    d.do(mia, "tempo.start")
+    start = d.events[-1].fields["tempo"]["started_at"]
+    d.now = start + 5 * 500 + 100  # beat 5 (bar 2, second beat) has just sounded
+    d.do(mia, "tempo.set", bpm=90, beats_per_bar=3)
+    tempo = d.events[-1].fields["tempo"]
+    # One bar ahead is start + 4600; the next bar line is beat 12 at start + 6000.
+    assert tempo["effective_at"] == tempo["started_at"] == start + 6000
+    assert tempo["first_beat"] == 12
+    assert tempo["previous"] == {"bpm": 120, "beats_per_bar": 4, "started_at": start,
+                                 "first_beat": 0}
+    assert (tempo["bpm"], tempo["beats_per_bar"]) == (90, 3)
+
+
+def test_a_second_change_before_the_first_lands_is_measured_on_the_sounding_grid():
+    d, mia, _ = mentor_room()
+    d.do(mia, "tempo.set", bpm=120, beats_per_bar=4)
+    d.do(mia, "tempo.start")
+    start = d.events[-1].fields["tempo"]["started_at"]
+    d.now = start + 100
+    d.do(mia, "tempo.set", bpm=60, beats_per_bar=4)  # lands at start + 4000 (beat 8)
+    d.now = start + 1000
+    d.do(mia, "tempo.set", bpm=100, beats_per_bar=2)  # replaces it, same grid
+    tempo = d.events[-1].fields["tempo"]
+    assert tempo["previous"]["bpm"] == 120
+    assert (tempo["started_at"], tempo["first_beat"], tempo["bpm"]) == (start + 4000, 8, 100)
+
+
+def test_tempo_stop_lets_the_bar_finish_at_least_one_bar_ahead():
+    d, mia, _ = mentor_room()
+    d.do(mia, "tempo.set", bpm=60, beats_per_bar=2)  # a bar is 2000 ms
+    d.do(mia, "tempo.start")
+    start = d.events[-1].fields["tempo"]["started_at"]
+    d.now = start + 2500
+    d.do(mia, "tempo.stop")
+    tempo = d.events[-1].fields["tempo"]
+    assert not tempo["running"] and tempo["started_at"] is None
+    assert tempo["effective_at"] == start + 6000
+    assert tempo["previous"]["started_at"] == start
+    assert d.refuse(mia, "tempo.stop") == "conflict"
+    # Started again before the stop lands: the old grid goes on to a bar line.
+    d.now = start + 3000
+    d.do(mia, "tempo.start")
+    tempo = d.events[-1].fields["tempo"]
+    assert tempo["running"] and tempo["started_at"] == start + 6000 and tempo["first_beat"] == 6
+
+
+def test_a_start_not_yet_sounding_is_cancelled_at_once_by_a_stop():
+    d, mia, _ = mentor_room()
+    d.do(mia, "tempo.start")
+    d.now += 10
+    d.do(mia, "tempo.stop")
+    tempo = d.events[-1].fields["tempo"]
+    assert tempo["effective_at"] == d.now and tempo["previous"] is None
+
+
+def test_bar_lines_that_fall_between_milliseconds_are_rounded_the_same_way():
+    grid = {"bpm": 70, "beats_per_bar": 4, "started_at": 1_000, "first_beat": 0}
+    at, k = next_bar_line(grid, 1_001)
+    assert (at, k) == (1_000 + round(4 * 60_000 / 70), 4)
+    assert next_bar_line(grid, 1_000) == (1_000, 0)
+    assert next_bar_line(grid, 0) == (1_000, 0)  # never before the grid starts
+    assert next_bar_line({**grid, "first_beat": 8}, at + 1)[1] == 16
+
+
+def test_tempo_change_invariants_over_many_random_moments():
+    rng = random.Random(11)
+    for _ in range(200):
+        d, mia, _ = mentor_room()
+        d.do(mia, "tempo.set", bpm=rng.randint(20, 300), beats_per_bar=rng.randint(1, 16))
+        d.do(mia, "tempo.start")
+        for _ in range(4):
+            d.now += rng.randint(0, 20_000)
+            before = sounding_grid(d.room.state.tempo, d.now)
+            d.do(mia, "tempo.set", bpm=rng.randint(20, 300), beats_per_bar=rng.randint(1, 16))
+            tempo = d.room.state.tempo
+            if before is None:
+                continue
+            bar = bar_ms(before["bpm"], before["beats_per_bar"])
+            assert tempo.effective_at is not None
+            assert tempo.effective_at >= d.now + bar - 1
+            assert tempo.effective_at < d.now + 2 * bar + 1
+            n = (tempo.first_beat - before["first_beat"]) / before["beats_per_bar"]
+            assert n == int(n)  # a bar line of the old grid ...
+            # ... at its time
+            assert abs(before["started_at"] + n * bar - tempo.effective_at) <= 0.5
+
+
+def test_the_protocol_tempo_story_is_what_the_core_computes():
+    """protocol/vectors: start, a change on the next bar line, a stop (see source.py)."""
+    vectors = json.loads((Path(__file__).parents[2] / "protocol/vectors/vectors.json").read_text())
+    story = {v["name"]: v["json"] for v in vectors if v["json"].get("type") == "tempo.changed"}
+    d, mia, _ = mentor_room()
+    d.do(mia, "tempo.set", bpm=80, beats_per_bar=4)
+    for name, request in [("tempo.changed started, one bar ahead", ("tempo.start", {})),
+                          ("tempo.changed new tempo on the next bar line",
+                           ("tempo.set", {"bpm": 96, "beats_per_bar": 3})),
+                          ("tempo.changed stopping at a bar line", ("tempo.stop", {}))]:
+        d.now = story[name]["at"]
+        d.do(mia, request[0], **request[1])
+        assert d.events[-1].fields["tempo"] == story[name]["tempo"], name

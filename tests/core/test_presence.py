@@ -94,7 +94,10 @@ def test_close_room_refuses_everything_after():
     d.do(mia, "timer.start", duration_ms=60_000)
     d.do(mia, "room.close")
     assert d.events[-1].type == "room.closed"
-    # Nothing more falls due but the end of its retention (its report is kept till then).
+    # Its archive falls due at once; once archived, nothing more falls due but
+    # the end of its retention (its report is kept till then).
+    assert d.room.next_deadline() == d.now
+    assert d.advance(0).reply == {"archive": True}
     assert d.room.next_deadline() == d.now + d.room.state.retention_ms
     assert d.room.tick(d.now + 60_000).events == []
     assert d.refuse(mia, "chat.send", text="hello?") == "conflict"
@@ -140,6 +143,7 @@ def test_a_closed_room_expires_after_its_retention():
     mia = d.join("Mia", "mentor")
     assert d.room.next_deadline() is None and not d.room.expired(d.now + 10**9)  # open: never
     d.do(mia, "room.close")
+    d.room.mark_archived(d.now)  # kept in the history database
     assert d.room.tick(d.now + 4_999).reply == {}
     assert d.room.tick(d.now + 5_000).reply == {"expired": True}
     assert d.report()["room"]["closed_at"] == d.now  # readable until then

@@ -30,10 +30,14 @@ class PortTaken(RuntimeError):
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None, *, persist: bool = False) -> None:
+    def __init__(
+        self, port: int | None = None, *, persist: bool = False, args: tuple[str, ...] = ()
+    ) -> None:
         """`persist`: an append-only file fsynced on every write, so the data
-        survives kill + restart (the default keeps nothing)."""
+        survives kill + restart (the default keeps nothing). `args`: more
+        redis-server options (a cluster node's, for one)."""
         self.port = port or free_port()
+        self.args = args
         self._port_chosen = port is not None
         self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
@@ -76,6 +80,7 @@ class RedisServer:
                 "--appendfsync", "always",
                 "--dir", self._dir,
                 "--loglevel", "warning",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

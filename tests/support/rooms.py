@@ -36,7 +36,7 @@ class Rooms:
         """Connect a member: to this server, or to `servers` (the client fails over)."""
         if mentor:
             kw.setdefault("host_key", room["host_key"])
-        elif "token" not in kw:
+        elif "token" not in kw and "invite" in room:  # a group's room: person_key alone
             kw.setdefault("invite", room["invite"])
         urls = [s.ws for s in (servers or [self._server(None)])]
         client = await Client.connect(urls, room=room["room_id"], name=name, **kw)

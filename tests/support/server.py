@@ -29,6 +29,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    module: str = "ensemble"  # what `python -m` runs: `ensemble`, or a test's wrapper of it
 
     @property
     def http(self) -> str:
@@ -39,6 +40,9 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout: float = 15.0) -> ServerProcess:
+        if "ENSEMBLE_DATA_DIR" not in self.env:
+            # Each server its own SQLite file, kept across its restarts.
+            self.env["ENSEMBLE_DATA_DIR"] = tempfile.mkdtemp(prefix="ensemble-data-")
         # Tests create many rooms from one address: the creation limit is
         # raised unless a test sets it (the limit itself has its own test).
         env = {**os.environ, "ENSEMBLE_SECRET": "test-secret",
@@ -47,7 +51,7 @@ class ServerProcess:
         self.log_path = self.log_path or Path(tempfile.gettempdir()) / f"ensemble-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ensemble", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", self.module, "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", *self.args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )

@@ -217,7 +217,7 @@ def test_sprint_end_to_end(web_server: ServerProcess, open_page, screenshots: Pa
         expect(page.locator("#beat .b")).to_have_count(3)
         expect(page.locator("#beat")).to_contain_text("120 bpm")
     ann.check("#audio-click")  # Web Audio clicks on the shared beats
-    ann.wait_for_function("() => window.ensemble.metronome.scheduled >= 2")
+    ann.wait_for_function("() => window.ensemble.audio.played >= 2")
     expect(ann.locator("#audio-click")).to_be_checked()
 
     # -- a participant reloads mid-sprint and comes back to the same phase and clock --

@@ -18,6 +18,8 @@ fans events out to the processes that serve the room's members.
 * **Delivery.** Listeners of a room get each published packet at most once and
   in commit order. Pub/sub may lose packets (a broken connection): listeners
   detect that from the seqs and read `history`.
+* **Continuity.** A backend that can lose its data (Redis restarted empty)
+  says so through `continuity`, and is not `ready` until it was asked.
 * **Presence.** A process refreshes leases on its live connections; when a
   process dies its leases lapse and `orphaned_connections` reports them so a
   survivor can disconnect them in the room.
@@ -48,7 +50,19 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
     async def ready(self) -> bool:
-        """Whether the backend answers now."""
+        """Whether the backend answers now and still holds what `continuity` last saw."""
+
+    async def continuity(self) -> bool:
+        """Whether the backend still holds the data it held at the last call.
+
+        False (once) after it lost everything, e.g. Redis restarted without
+        persistence or was flushed: the caller then finds out which of its
+        rooms are gone. A marker written at the first call tells.
+        """
+
+    async def shared_key(self, candidate: str) -> str:
+        """The token-signing key all processes on this backend use: the one
+        stored, or `candidate`, stored now if none is."""
 
     async def create_room(self, room: Room) -> None: ...
 
@@ -61,8 +75,8 @@ class Backend(Protocol):
     async def transact(self, room_id: str, command: Command) -> Outcome:
         """Apply `command` and commit its outcome atomically (see the module doc).
 
-        Raises NotFound when there is no such room. A refused command (outcome
-        with an `error`) still commits the events it carries.
+        Raises RoomGone (a NotFound) when there is no such room. A refused
+        command (outcome with an `error`) still commits the events it carries.
         """
 
     async def history(self, room_id: str, key: str, after: int) -> list[Packet] | None:

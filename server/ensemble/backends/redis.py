@@ -17,10 +17,14 @@ tag ``{room_id}``, so on a Redis Cluster a room lives on one shard):
   ``dropped``.
 * ``<prefix>:{room}:hkeys`` -- set of the room's history stream keys, so
   deletion finds the direct histories of members the state has forgotten.
+* ``<prefix>:{room}:lease_clock`` -- server time of the last lease call on the
+  room; a longer silence than a heartbeat allows is a stall nobody is blamed for.
 
 And three indexes across rooms: ``<prefix>:schedule`` (zset room -> next
 deadline), ``<prefix>:public`` (set of listed rooms), ``<prefix>:presence``
-(set of rooms that have leases).
+(set of rooms that have leases). Two plain keys: ``<prefix>:run`` (a marker
+written once; its loss means Redis lost its data) and ``<prefix>:signing_key``
+(the token key shared by processes started without ``ENSEMBLE_SECRET``).
 
 **Commit.** ``transact`` loads state and version, rebuilds the room, runs the
 pure command, encodes each event once (`Packet.of`), then ONE Lua script
@@ -88,9 +92,10 @@ from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable, Command, Listener
-from ensemble.core import NotFound, Outcome, Room
+from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
 from ensemble.settings import Settings
+from ensemble.wire.codec import EncodeError
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -124,7 +129,10 @@ def _fields_of(obj: Any) -> dict[str, Any]:
 
 def dump_state(state: RoomState) -> bytes:
     """The stored form of a room: msgpack of `state.to_dict()`."""
-    return msgpack.packb(state, default=_fields_of, use_bin_type=True)
+    try:
+        return msgpack.packb(state, default=_fields_of, use_bin_type=True)
+    except (ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        raise EncodeError(f"cannot store room {state.id}: {type(exc).__name__}") from exc
 
 
 def _unpack(data: bytes) -> Any:
@@ -189,6 +197,7 @@ class RedisBackend:
         self._pubsub: Any = None
         self._outstanding: dict[bytes, int] = {}
         self._connected = asyncio.Event()
+        self._run_id: bytes | None = None
 
     # -- keys ------------------------------------------------------------------
 
@@ -209,6 +218,14 @@ class RedisBackend:
     @property
     def _presence_rooms(self) -> str:
         return f"{self._prefix}:presence"
+
+    @property
+    def _run_key(self) -> str:
+        return f"{self._prefix}:run"
+
+    @property
+    def _signing_key(self) -> str:
+        return f"{self._prefix}:signing_key"
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -262,11 +279,31 @@ class RedisBackend:
         return self._redis
 
     async def ready(self) -> bool:
+        """Redis answers and still holds the run marker `continuity` last saw."""
         try:
             async with asyncio.timeout(self._socket_timeout):
-                return bool(await self.redis.ping())
+                if self._run_id is None:
+                    await self.continuity()  # the first call: nothing was known to lose
+                marker = await self.redis.get(self._run_key)
         except Exception:  # any failure means "not ready"
             return False
+        return marker is not None and marker == self._run_id
+
+    async def continuity(self) -> bool:
+        """A run marker, written once (SET NX) by the first process on an empty
+        Redis, tells whether Redis kept its data: gone or replaced means it was
+        restarted without persistence or flushed since the last call."""
+        with _unavailable():
+            await self.redis.set(self._run_key, secrets.token_hex(8), nx=True)
+            marker = await self.redis.get(self._run_key)
+        known, self._run_id = self._run_id, marker
+        return known is None or known == marker
+
+    async def shared_key(self, candidate: str) -> str:
+        with _unavailable():
+            await self.redis.set(self._signing_key, candidate.encode(), nx=True)
+            stored = await self.redis.get(self._signing_key)
+        return candidate if stored is None else stored.decode()
 
     # -- rooms -----------------------------------------------------------------
 
@@ -276,7 +313,7 @@ class RedisBackend:
             raise ValueError(f"room {room.state.id} exists already")
 
     async def delete_room(self, room_id: str) -> None:
-        names = ["state", "leases", "log", "hkeys", "h:room", "h:mentors"]
+        names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
         with _unavailable():
             histories = await self.redis.smembers(self._key(room_id, "hkeys"))
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -301,17 +338,18 @@ class RedisBackend:
                         self._key(room_id, "state"), ["data", "v"]
                     )
                 if data is None or version is None:
-                    raise NotFound(f"no room {room_id}")
+                    raise RoomGone(f"no room {room_id}")
                 room = Room(RoomState.from_dict(_unpack(data)))
                 outcome = command(room)
-                if not outcome.events and not outcome.records and dump_state(room.state) == data:
-                    return outcome  # nothing happened: nothing to write
+                # Encoded before the commit: if this raises, nothing is written.
                 packets = [Packet.of(event) for event in outcome.events]
+                if not packets and not outcome.records and dump_state(room.state) == data:
+                    return outcome  # nothing happened: nothing to write
                 status, _ = await self._write(room, int(version), packets, outcome.records)
                 if status in (COMMITTED, ALREADY):
                     return outcome
                 if status == MISSING:
-                    raise NotFound(f"no room {room_id}")
+                    raise RoomGone(f"no room {room_id}")
                 await asyncio.sleep(self._conflict_backoff.compute(attempt + 1))
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
@@ -434,10 +472,19 @@ class RedisBackend:
                 await self.redis.sadd(self._presence_rooms, *rooms)
             for room_id in [*rooms, *gone]:
                 await self._presence(
-                    keys=[self._key(room_id, "leases")],
-                    args=["refresh", node_id, self._presence_ttl_ms, *rooms.get(room_id, [])],
+                    keys=self._lease_keys(room_id),
+                    args=["refresh", *self._lease_args, node_id, *rooms.get(room_id, [])],
                 )
         self._lease_rooms = set(rooms)
+
+    def _lease_keys(self, room_id: str) -> list[str]:
+        return [self._key(room_id, "leases"), self._key(room_id, "lease_clock")]
+
+    @property
+    def _lease_args(self) -> list[int]:
+        """ttl, and the silence after which a stall is assumed (redis_presence.lua):
+        half a ttl, 1.5 heartbeats, since live processes call every heartbeat."""
+        return [self._presence_ttl_ms, self._presence_ttl_ms // 2]
 
     async def orphaned_connections(self) -> dict[str, list[str]]:
         orphans: dict[str, list[str]] = {}
@@ -445,7 +492,7 @@ class RedisBackend:
             for raw in await self.redis.smembers(self._presence_rooms):
                 room_id = raw.decode()
                 expired, left = await self._presence(
-                    keys=[self._key(room_id, "leases")], args=["reap"]
+                    keys=self._lease_keys(room_id), args=["reap", *self._lease_args]
                 )
                 if expired:
                     orphans[room_id] = [m.decode().partition("|")[2] for m in expired]

@@ -4,7 +4,15 @@ Nothing here performs I/O, reads a clock or imports the transport: every rule
 of the product lives in this package once and is tested without an event loop.
 """
 
-from ensemble.core.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from ensemble.core.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotAMember,
+    NotFound,
+    RoomGone,
+)
 from ensemble.core.events import Event, Outcome
 from ensemble.core.room import Room
 
@@ -14,7 +22,9 @@ __all__ = [
     "DomainError",
     "Event",
     "Forbidden",
+    "NotAMember",
     "NotFound",
     "Outcome",
     "Room",
+    "RoomGone",
 ]

@@ -11,10 +11,11 @@ same schedule and each phase is entered exactly once.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ensemble.core.errors import BadRequest, Conflict
-from ensemble.core.state import PHASE_KINDS, Sprint, Timer
+from ensemble.core.state import PHASE_KINDS, Sprint, Tempo, Timer
 
 if TYPE_CHECKING:
     from ensemble.core.room import Room
@@ -151,6 +152,51 @@ def advance_phase(room: Room, at: int) -> None:
     _next_phase(room, at)
 
 
+def skip_phases(room: Room, until: int, most: int) -> None:
+    """Jump over a long backlog of phase ends due by `until`.
+
+    When more than `most` phases ended unserved (every process was down), the
+    sprint moves on to the phase that all but the last of them lead to, with
+    its timer where it would be, without an event for each skipped phase; the
+    last due phase end then fires as usual (entering the phase current at
+    that instant, or finishing the sprint).
+    """
+    sprint = room.state.sprint
+    end = phase_deadline(room)
+    if end is None or end > until:
+        return
+    position = (sprint.round, sprint.phase_index)
+    steps: list[tuple[int, int, int]] = []  # (round, index, start) of each phase entered
+    while end <= until:
+        following = _successor(sprint, *position)
+        if following is None:
+            break
+        steps.append((*following, end))
+        position = following
+        end += sprint.phases[following[1]]["duration_ms"]
+    due = len(steps) + (1 if end <= until else 0)  # + the sprint's end, if due
+    if due <= most:
+        return
+    round_, index, start = steps[-1] if end <= until else steps[-2]
+    sprint.round, sprint.phase_index = round_, index
+    phase = sprint.phases[index]
+    room.state.timer = Timer("running", phase["name"], phase["duration_ms"],
+                             start + phase["duration_ms"])
+
+
+def _successor(sprint: Sprint, round_: int, index: int) -> tuple[int, int] | None:
+    """The next phase that runs after (round_, index), or None at the sprint's end."""
+    while True:
+        if index + 1 < len(sprint.phases):
+            index += 1
+        elif round_ < sprint.rounds:
+            round_, index = round_ + 1, 0
+        else:
+            return None
+        if _runs_in(sprint, round_, index):
+            return round_, index
+
+
 def _runs_in(sprint: Sprint, round_: int, index: int) -> bool:
     """Check-in opens the first round only; check-out closes the last round only."""
     kind = sprint.phases[index]["kind"]
@@ -163,18 +209,11 @@ def _runs_in(sprint: Sprint, round_: int, index: int) -> bool:
 
 def _next_phase(room: Room, at: int, *, announce: bool = False) -> None:
     sprint = room.state.sprint
-    round_, index = sprint.round, sprint.phase_index
-    while True:
-        if index + 1 < len(sprint.phases):
-            index += 1
-        elif round_ < sprint.rounds:
-            round_, index = round_ + 1, 0
-        else:
-            _finish(room, at)
-            return
-        if _runs_in(sprint, round_, index):
-            break
-    sprint.round, sprint.phase_index = round_, index
+    following = _successor(sprint, sprint.round, sprint.phase_index)
+    if following is None:
+        _finish(room, at)
+        return
+    sprint.round, sprint.phase_index = following
     if announce:
         room.emit("sprint.changed", {"sprint": sprint.public()}, at=at)
     _enter_phase(room, at)
@@ -202,14 +241,60 @@ def _finish(room: Room, at: int) -> None:
 
 
 # -- tempo -------------------------------------------------------------------
+#
+# The metronome is a grid: beat `first_beat` sounds at `started_at`, and every
+# 60000 / bpm ms after it the next beat index. A change never cuts a bar: a
+# tempo.set while running, and a stop, take effect on the first bar line of
+# the sounding grid at least one bar ahead (`effective_at`); until then the
+# old grid (`previous`) goes on. The new grid starts there with the beat index
+# the old one had reached, so every client switches on the same beat k. A
+# start from silence begins one bar ahead (time for every client to hear of
+# it, and a count-in bar to show). See PROTOCOL.md, "tempo".
+
+MS_PER_MINUTE = 60_000
+
+
+def beat_ms(bpm: int) -> float:
+    return MS_PER_MINUTE / bpm
+
+
+def bar_ms(bpm: int, beats_per_bar: int) -> float:
+    return beats_per_bar * MS_PER_MINUTE / bpm
+
+
+def sounding_grid(tempo: Tempo, now: int) -> dict[str, Any] | None:
+    """The beat grid heard at `now` ({bpm, beats_per_bar, started_at, first_beat}),
+    or None when the metronome is silent then (stopped, or not started yet)."""
+    if tempo.previous is not None and tempo.effective_at is not None and now < tempo.effective_at:
+        return dict(tempo.previous)
+    if tempo.running and tempo.started_at is not None and now >= tempo.started_at:
+        return tempo.grid()
+    return None
+
+
+def next_bar_line(grid: dict[str, Any], not_before: int) -> tuple[int, int]:
+    """The first bar line of `grid` at or after `not_before`: (server time, beat index).
+
+    Times are whole milliseconds: a bar line that falls between two is rounded
+    to the nearest; every client reads the same integer, so all agree.
+    """
+    bar = bar_ms(grid["bpm"], grid["beats_per_bar"])
+    n = max(0, math.ceil((not_before - grid["started_at"]) / bar))
+    while round(grid["started_at"] + n * bar) < not_before:
+        n += 1
+    return round(grid["started_at"] + n * bar), grid["first_beat"] + n * grid["beats_per_bar"]
 
 
 def tempo_set(room: Room, actor: str, payload: dict[str, Any]) -> None:
     tempo = room.state.tempo
+    grid = sounding_grid(tempo, room.now)  # before the new values replace it
     tempo.bpm = payload["bpm"]
     tempo.beats_per_bar = payload["beats_per_bar"]
     if tempo.running:
-        tempo.started_at = room.now  # a new grid starts with a downbeat now
+        _switch(tempo, grid, room.now, running=True)
+    elif tempo.previous is None or tempo.effective_at is None or room.now >= tempo.effective_at:
+        tempo.effective_at, tempo.previous = room.now, None  # silent: nothing to wait for
+    # else: a stop is pending; the new values wait for the next start
     _emit_tempo(room)
 
 
@@ -217,8 +302,7 @@ def tempo_start(room: Room, actor: str, payload: dict[str, Any]) -> None:
     tempo = room.state.tempo
     if tempo.running:
         raise Conflict("the tempo is already running")
-    tempo.running = True
-    tempo.started_at = room.now
+    _switch(tempo, sounding_grid(tempo, room.now), room.now, running=True)
     _emit_tempo(room)
 
 
@@ -226,9 +310,27 @@ def tempo_stop(room: Room, actor: str, payload: dict[str, Any]) -> None:
     tempo = room.state.tempo
     if not tempo.running:
         raise Conflict("the tempo is not running")
-    tempo.running = False
-    tempo.started_at = None
+    _switch(tempo, sounding_grid(tempo, room.now), room.now, running=False)
     _emit_tempo(room)
+
+
+def _switch(tempo: Tempo, grid: dict[str, Any] | None, now: int, *, running: bool) -> None:
+    """Make `tempo` (with its new bpm and beats per bar) take over from `grid`,
+    the one sounding now, on its first bar line at least one bar ahead; from
+    silence, one bar of the new tempo ahead."""
+    if grid is None:
+        at = now + math.ceil(bar_ms(tempo.bpm, tempo.beats_per_bar))
+        first_beat = 0
+    else:
+        at, first_beat = next_bar_line(
+            grid, now + math.ceil(bar_ms(grid["bpm"], grid["beats_per_bar"])))
+    tempo.previous = grid
+    tempo.effective_at = at
+    tempo.running = running
+    tempo.started_at = at if running else None
+    tempo.first_beat = first_beat if running else 0
+    if grid is None and not running:
+        tempo.effective_at = now  # a start not yet sounding is cancelled at once
 
 
 def _emit_tempo(room: Room) -> None:

@@ -29,5 +29,17 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class RoomGone(NotFound):
+    """The room itself does not exist (never did, or was deleted or lost)."""
+
+
+class NotAMember(NotFound):
+    """The member making a request is no longer in the room (left or removed)."""
+
+    def __init__(self, message: str, *, removed: bool = False) -> None:
+        super().__init__(message)
+        self.removed = removed
+
+
 class Conflict(DomainError):
     code = "conflict"

@@ -99,3 +99,6 @@ def anchor(room: Room) -> dict[str, Any]:
 
 def note_mentors(room: Room, actor: str, payload: dict[str, Any]) -> None:
     room.emit("mentor.note", {"text": payload["text"]}, stream=MENTORS)
+    # Kept for the report (mentors') and the group's history (mentors only).
+    room.record({"kind": "note", "by": actor, "text": payload["text"], "at": room.now,
+                 "anchor": anchor(room)})

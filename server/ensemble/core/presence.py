@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ensemble.core import turns
+from ensemble.core import focus, turns
 from ensemble.core.errors import Conflict, Unauthorized
 from ensemble.core.events import DIRECT, history_key
 from ensemble.core.state import MENTOR, Member
@@ -13,11 +13,13 @@ if TYPE_CHECKING:
     from ensemble.core.room import Room
 
 
-def join(room: Room, member_id: str, name: str, role: str, conn_id: str) -> dict[str, Any]:
+def join(
+    room: Room, member_id: str, name: str, role: str, conn_id: str, person_id: str | None = None
+) -> dict[str, Any]:
     if member_id in room.state.members:
         raise Conflict(f"member id {member_id} is taken")
     _check_room_for_one_more(room)
-    member = Member(id=member_id, name=name, role=role, joined_at=room.now)
+    member = Member(id=member_id, name=name, role=role, joined_at=room.now, person_id=person_id)
     room.state.members[member_id] = member
     room.state.ever_joined = True
     room.actor = member_id
@@ -58,7 +60,7 @@ def disconnect(room: Room, conn_ids: list[str]) -> None:
         member.conns = [c for c in member.conns if c not in gone]
         if member.conns or not member.present:
             continue
-        _close(member, room.now)
+        _close(room, member, room.now)
         member.leave_at = room.now + room.state.grace_ms
         room.actor = member.id
         _emit_status(room, member)
@@ -95,7 +97,7 @@ def remove(room: Room, actor: str, payload: dict[str, Any]) -> None:
         raise Conflict("a mentor cannot remove themself")
     member.removed = True
     if member.connected:
-        _close(member, room.now)
+        _close(room, member, room.now)
         member.conns = []
     _leave(room, member, room.now, "removed")
 
@@ -114,7 +116,7 @@ def _close_room(room: Room, at: int, reason: str) -> None:
     state = room.state
     for member in room.present_members():
         if member.connected:
-            _close(member, at)
+            _close(room, member, at)
         member.left_at = at
         member.leave_at = None
         _record_departure(room, member)
@@ -139,7 +141,8 @@ def _record_departure(room: Room, member: Member) -> None:
     """What the report keeps of a member who left, should the state forget them."""
     room.record({"kind": "attendance", "member_id": member.id, "name": member.name,
                  "role": member.role, "joined_at": member.joined_at,
-                 "left_at": member.left_at, "present_ms": member.present_ms})
+                 "left_at": member.left_at, "present_ms": member.present_ms,
+                 "person_id": member.person_id, "focus_ms": member.focus_ms})
     goal = room.state.goals.get(member.id)
     if goal is not None and goal.result is None:
         room.record(goal.record())
@@ -175,7 +178,8 @@ def _open(room: Room, member: Member, conn_id: str) -> None:
     room.state.empty_since = None
 
 
-def _close(member: Member, now: int) -> None:
+def _close(room: Room, member: Member, now: int) -> None:
+    focus.settle(room.state, member, now)
     if member.connected_since is not None:
         member.present_ms += max(0, now - member.connected_since)
     member.connected_since = None

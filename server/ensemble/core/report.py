@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ensemble.core.focus import member_focus_ms
 from ensemble.core.state import OBSERVER, RoomState
 
 
@@ -32,6 +33,7 @@ def build_report(
             "visibility": state.visibility,
             "created_at": state.created_at,
             "closed_at": state.closed_at,
+            "group_id": state.group_id,
         },
         "generated_at": now,
         "attendance": attendees,
@@ -41,6 +43,9 @@ def build_report(
             attendees, by_kind.get("comment", []), by_kind.get("reaction", []), names
         ),
     }
+    notes = _notes(by_kind.get("note", []), names)
+    if notes:
+        report["notes"] = notes  # mentors-only notes (the report is for mentors)
     if dropped:
         # The record log is bounded; say how much of it overflowed.
         report["truncated"] = {"records_dropped": dropped}
@@ -61,6 +66,8 @@ def _people(
             "joined_at": record["joined_at"],
             "left_at": record["left_at"],
             "present_ms": record["present_ms"],
+            "person_id": record.get("person_id"),
+            "focus_ms": record.get("focus_ms", 0),
         }
     for m in state.members.values():
         present = m.present_ms
@@ -73,6 +80,8 @@ def _people(
             "joined_at": m.joined_at,
             "left_at": m.left_at,
             "present_ms": present,
+            "person_id": m.person_id,
+            "focus_ms": member_focus_ms(state, m, end),
         }
     return dict(sorted(people.items(), key=lambda item: item[1]["joined_at"]))
 
@@ -151,4 +160,12 @@ def _feedback(
             "reactions": counts.get(p["member_id"], {}),
         }
         for p in attendees
+    ]
+
+
+def _notes(records: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"from": n["by"], "from_name": names.get(n["by"], ""), "text": n["text"], "at": n["at"],
+         "anchor": n["anchor"]}
+        for n in records
     ]

@@ -14,8 +14,8 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from ensemble.core import clock, feedback, presence, turns
-from ensemble.core.errors import Conflict, DomainError, Forbidden, NotFound
+from ensemble.core import clock, feedback, focus, presence, turns
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember, NotFound
 from ensemble.core.events import ROOM, Event, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
@@ -35,6 +35,8 @@ PARTICIPANTS_ONLY = frozenset({PARTICIPANT})
 Handler = Callable[["Room", str, dict[str, Any]], dict[str, Any] | None]
 
 # request type -> (roles that may send it, handler)
+ARCHIVE_RETRY_MS = 10_000  # an archive not confirmed by then is asked for again
+
 HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
     "status.set": (ALL, presence.set_status),
     "timer.start": (MENTORS_ONLY, clock.timer_start),
@@ -67,6 +69,10 @@ HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {
     "room.close": (MENTORS_ONLY, presence.close_room),
 }
 
+# Due transitions of one repeating kind beyond which the catch-up jumps.
+SKIP_AFTER = 100
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -96,6 +102,7 @@ class Room:
         retention_ms: int = DEFAULT_RETENTION_MS,
         program: dict[str, Any] | None = None,
         limits: Limits | None = None,
+        group_id: str | None = None,
     ) -> Room:
         if program is not None:
             clock.check_program(program["phases"], program["rounds"])
@@ -113,6 +120,7 @@ class Room:
                 program=program,
                 limits=limits or Limits(),
                 empty_since=now,
+                group_id=group_id,
             )
         )
 
@@ -131,10 +139,19 @@ class Room:
     # -- commands ------------------------------------------------------------
 
     def join(
-        self, *, member_id: str, name: str, role: str, conn_id: str, now: int
+        self,
+        *,
+        member_id: str,
+        name: str,
+        role: str,
+        conn_id: str,
+        now: int,
+        person_id: str | None = None,
     ) -> Outcome:
-        """A new member enters with its first connection."""
-        return self._run(now, None, lambda: presence.join(self, member_id, name, role, conn_id))
+        """A new member enters with its first connection (as a person, or a guest)."""
+        return self._run(
+            now, None, lambda: presence.join(self, member_id, name, role, conn_id, person_id)
+        )
 
     def connect(self, *, member_id: str, conn_id: str, now: int) -> Outcome:
         """A known member (by token) opens another connection or comes back."""
@@ -149,7 +166,10 @@ class Room:
         roles, handler = HANDLERS[type]
 
         def apply() -> dict[str, Any] | None:
-            member = self.member(actor)
+            member = self.state.members.get(actor)
+            if member is None or not member.present:
+                removed = member is not None and member.removed
+                raise NotAMember(f"you are no longer in this room ({actor})", removed=removed)
             if member.role not in roles:
                 raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
             return handler(self, actor, payload)
@@ -163,9 +183,35 @@ class Room:
         caller deletes it. An open room that stayed empty for its idle time
         closes here.
         """
-        return self._run(
-            now, None, lambda: {"expired": True} if self.expired(now) else None, allow_closed=True
-        )
+        return self._run(now, None, lambda: self._tick(now), allow_closed=True)
+
+    def _tick(self, now: int) -> dict[str, Any] | None:
+        """Expired: the caller deletes the room. To archive: the caller keeps the
+        session in the history database, then calls `mark_archived`; should it
+        fail or die, the archive is asked for again after ARCHIVE_RETRY_MS."""
+        if self.expired(now):
+            return {"expired": True}
+        state = self.state
+        if self.needs_archive() and (state.archive_at is None or state.archive_at <= now):
+            state.archive_at = now + ARCHIVE_RETRY_MS
+            return {"archive": True}
+        return None
+
+    def needs_archive(self) -> bool:
+        """Closed, or everyone who came has left (past their grace), and not yet archived."""
+        state = self.state
+        if state.archived or not state.ever_joined:
+            return False
+        return self.closed or not self.present_members()
+
+    def mark_archived(self, now: int) -> Outcome:
+        """The session is in the history database: no more archive requests."""
+
+        def apply() -> None:
+            self.state.archived = True
+            self.state.archive_at = None
+
+        return self._run(now, None, apply, allow_closed=True)
 
     def _run(
         self,
@@ -186,6 +232,7 @@ class Room:
                 self._catch_up()
             self.actor = actor
             reply = apply() or {}
+            focus.mark(self, self.now)
         except DomainError as error:
             # Rule handlers check before they change anything, so only the
             # catch-up above has happened; its events still count.
@@ -215,9 +262,11 @@ class Room:
 
     def next_deadline(self) -> int | None:
         """When the room next needs a `tick`, or None."""
-        if self.closed:
-            return self.expires_at
-        return min((at for at, _ in self._due()), default=None)
+        deadlines = [self.expires_at] if self.closed else [at for at, _ in self._due()]
+        if self.needs_archive():
+            archive_at = self.state.archive_at
+            deadlines.append(self.now if archive_at is None else archive_at)
+        return min((at for at in deadlines if at is not None), default=None)
 
     @property
     def expires_at(self) -> int | None:
@@ -232,13 +281,28 @@ class Room:
         return self.expires_at is not None and now >= self.expires_at
 
     def _catch_up(self) -> None:
-        """Fire every due transition in time order, each at its own deadline."""
-        for _ in range(10_000):
+        """Fire every due transition in time order, each at its own deadline.
+
+        A room nobody served for long (every process down) may owe thousands
+        of phase ends or turn limits. Those two repeat by themselves, so a
+        backlog of more than `SKIP_AFTER` of one kind is first jumped over
+        arithmetically (clock.skip_phases, turns.skip_expired); then at most a
+        few transitions per member remain, and the catch-up takes bounded
+        time and emits a bounded number of events.
+        """
+        # Each kind owes at most SKIP_AFTER + 1 between two members leaving.
+        for _ in range((SKIP_AFTER + 2) * (len(self.state.members) + 3)):
+            clock.skip_phases(self, self.now, SKIP_AFTER)
+            # Turns only up to the next member leaving: that changes the rotation.
+            leaving = [m.leave_at for m in self.state.members.values()
+                       if m.leave_at is not None and m.present and m.leave_at <= self.now]
+            turns.skip_expired(self, min(leaving, default=self.now), SKIP_AFTER)
             pending = [(at, fire) for at, fire in self._due() if at <= self.now]
             if not pending:
                 return
             at, fire = min(pending, key=lambda item: item[0])
             fire(at)
+            focus.mark(self, at)
         raise RuntimeError("room transitions did not settle")  # pragma: no cover
 
     # -- helpers for the rule modules -----------------------------------------

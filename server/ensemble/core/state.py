@@ -43,6 +43,8 @@ class Member:
     left_at: int | None = None
     removed: bool = False
     received: int = 0  # comments and reactions aimed at this member (the mentors' dashboard)
+    person_id: str | None = None  # the lasting person behind the member (None: a guest)
+    focus_ms: int = 0  # connected during focus phases, up to the last disconnect (core/focus)
 
     @property
     def connected(self) -> bool:
@@ -129,13 +131,24 @@ class Turns:
 
 @dataclass(slots=True)
 class Tempo:
+    """The metronome; the rules are in clock.py (tempo) and PROTOCOL.md."""
+
     bpm: int = 60
     beats_per_bar: int = 4
     running: bool = False
-    started_at: int | None = None
+    started_at: int | None = None  # when beat `first_beat` sounds (running)
+    first_beat: int = 0
+    effective_at: int | None = None  # when this state takes over from `previous`
+    previous: dict[str, Any] | None = None  # the grid sounding until effective_at
+
+    def grid(self) -> dict[str, Any]:
+        return {"bpm": self.bpm, "beats_per_bar": self.beats_per_bar,
+                "started_at": self.started_at, "first_beat": self.first_beat}
 
     def public(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["previous"] = dict(self.previous) if self.previous is not None else None
+        return out
 
 
 @dataclass(slots=True)
@@ -189,6 +202,10 @@ class RoomState:
     ever_joined: bool = False
     goals: dict[str, GoalRecord] = field(default_factory=dict)  # each member's current goal
     seqs: dict[str, int] = field(default_factory=dict)
+    focus_spans: list[list[int | None]] = field(default_factory=list)  # see core/focus
+    group_id: str | None = None  # the standing group this session belongs to
+    archived: bool = False  # kept in the history database (see Room.tick)
+    archive_at: int | None = None  # an archive was asked for; ask again at this time
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

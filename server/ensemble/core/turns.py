@@ -105,6 +105,36 @@ def turns_clear(room: Room, actor: str, payload: dict[str, Any]) -> None:
     _emit(room)
 
 
+def skip_expired(room: Room, until: int, most: int) -> None:
+    """Jump over a long backlog of round-robin turn limits due by `until`.
+
+    When more than `most` turns ran out unserved (every process was down), the
+    rotation moves on arithmetically to where all but the last of them would
+    have left it, without an event or a log record for each turn nobody took:
+    the turn that was running is logged as ending at its limit, and the last
+    due limit then fires as usual (one `turns.changed` with the state at that
+    instant). Queue mode needs none: its queue only shrinks.
+    """
+    turns = room.state.turns
+    if turns.mode != "round_robin" or turns.current is None or not turns.turn_ms:
+        return
+    if turns.ends_at is None or turns.ends_at > until:
+        return
+    due = (until - turns.ends_at) // turns.turn_ms + 1
+    if due <= most:
+        return
+    skipped = due - 1
+    first_end = turns.ends_at
+    room.record({"kind": "turn", "member_id": turns.current,
+                 "started_at": turns.started_at or first_end, "ended_at": first_end})
+    rotation = [turns.current, *turns.queue]
+    shift = skipped % len(rotation)
+    rotation = rotation[shift:] + rotation[:shift]
+    turns.current, turns.queue = rotation[0], rotation[1:]
+    turns.started_at = first_end + (skipped - 1) * turns.turn_ms
+    turns.ends_at = first_end + skipped * turns.turn_ms
+
+
 def expire_turn(room: Room, at: int) -> None:
     """The turn's time limit was reached (fired by the room at the deadline)."""
     _advance(room, at)

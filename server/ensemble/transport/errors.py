@@ -6,7 +6,7 @@ import logging
 
 from ensemble.backends.base import BackendUnavailable
 from ensemble.core import DomainError
-from ensemble.wire.codec import DecodeError
+from ensemble.wire.codec import DecodeError, EncodeError
 from ensemble.wire.codes import ErrorCode
 from ensemble.wire.schema import SchemaError
 
@@ -25,6 +25,11 @@ def error_for(exc: BaseException) -> tuple[ErrorCode, str]:
         return ErrorCode(exc.code), exc.message
     if isinstance(exc, (DecodeError, SchemaError)):
         return ErrorCode.BAD_REQUEST, _short(str(exc))
+    if isinstance(exc, EncodeError):
+        # Input is checked before it reaches a room, so this is a bug; the
+        # backend stored nothing and the connection and room go on.
+        log.error("a request's events could not be encoded", exc_info=exc)
+        return ErrorCode.BAD_REQUEST, "the request could not be encoded; nothing was stored"
     if isinstance(exc, BackendUnavailable):
         return ErrorCode.UNAVAILABLE, "the service is briefly unavailable; try again"
     log.error("request failed", exc_info=exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from ensemble.service import RoomService
 from ensemble.transport.pagination import page_params, paginate
 from ensemble.transport.ratelimit import AddressBuckets
 from ensemble.wire import schema
+from ensemble.wire.codec import DecodeError, EncodeError, parse_json
 from ensemble.wire.codes import ErrorCode
 
 MAX_BODY = 64 * 1024
@@ -36,9 +36,20 @@ def error_response(code: ErrorCode, message: str) -> JSONResponse:
     )
 
 
+class BodyTooLarge(DomainError):
+    code = ErrorCode.TOO_LARGE.value
+
+
 def failure(exc: Exception) -> JSONResponse:
+    if isinstance(exc, BodyTooLarge):
+        # The rest of the body is never read: the connection cannot be reused.
+        response = error_response(ErrorCode.TOO_LARGE, exc.message)
+        response.headers["Connection"] = "close"
+        return response
     if isinstance(exc, DomainError):
         return error_response(ErrorCode(exc.code), exc.message)
+    if isinstance(exc, EncodeError):
+        return error_response(ErrorCode.BAD_REQUEST, "the request could not be encoded")
     if isinstance(exc, BackendUnavailable):
         return error_response(ErrorCode.UNAVAILABLE, "the service is briefly unavailable")
     raise exc
@@ -74,9 +85,11 @@ class HttpApi:
                 "visibility": visibility,
                 "invite": invite,
                 "host_key": host_key,
+                # Secrets ride in the fragment, which browsers never send to a
+                # server, so they reach no access log.
                 "links": {
-                    "participant": f"{base}/r/{room_id}?invite={invite}",
-                    "mentor": f"{base}/r/{room_id}?host_key={host_key}",
+                    "participant": f"{base}/r/{room_id}#invite={invite}",
+                    "mentor": f"{base}/r/{room_id}#host_key={host_key}",
                 },
             },
             status_code=201,
@@ -112,7 +125,7 @@ class HttpApi:
         return JSONResponse({"ok": True})
 
     async def readyz(self, request: Request) -> Response:
-        ready = await self.service.backend.ready()
+        ready = await self.service.ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     async def metrics_page(self, request: Request) -> Response:
@@ -125,14 +138,22 @@ def _listing(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"the body is larger than {MAX_BODY} bytes")
+    """The body as strict JSON (see `parse_json`), read no further than MAX_BODY."""
+    too_large = BodyTooLarge(f"the body is larger than {MAX_BODY} bytes")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
     try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise BadRequest("the body is not JSON") from None
-    return data
+        return parse_json(b"".join(chunks) or b"{}")
+    except DecodeError as exc:
+        raise BadRequest(f"the body: {exc}") from None
 
 
 def _room_fields(body: Any) -> tuple[str, str, dict[str, Any] | None]:

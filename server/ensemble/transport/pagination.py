@@ -40,6 +40,11 @@ def paginate(
     if after is not None:
         ordered = [item for item in ordered if key(item) > after]
     page = ordered[:limit]
-    more = len(ordered) > limit
-    cursor = base64.urlsafe_b64encode(key(page[-1]).encode()).rstrip(b"=").decode()
-    return page, (cursor if more and page else None)
+    if len(ordered) <= limit:
+        return page, None
+    return page, cursor_for(key(page[-1]))
+
+
+def cursor_for(position: str) -> str:
+    """The opaque cursor of a page that starts after `position`."""
+    return base64.urlsafe_b64encode(position.encode()).rstrip(b"=").decode()

@@ -1,7 +1,7 @@
-"""One WebSocket connection: a reader for requests, a writer for a bounded queue.
+"""One WebSocket connection: a reader for requests, an outbox for what goes out.
 
 Steps for every frame, always the same: check size and rate, decode, validate,
-hand to the room service, queue the reply. Events arrive from the hub as
+hand to the room service, send the reply. Events arrive from the hub as
 packets; the session keeps the last seq it sent per stream, drops what it has
 already sent, and fills any gap from the backend's history before going on,
 so a client sees each stream gapless and in order.
@@ -10,19 +10,24 @@ so a client sees each stream gapless and in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import secrets
+import socket
+import struct
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.core.events import history_key, readable_keys
+from ensemble.core import NotAMember, RoomGone
+from ensemble.core.events import ROOM, history_key, readable_keys
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
 from ensemble.settings import Settings
 from ensemble.transport.errors import InternalFailure, error_for
+from ensemble.transport.outbox import Outbox, uvicorn_protocol
 from ensemble.transport.ratelimit import MemberBuckets, TokenBucket
 from ensemble.wire import schema
 from ensemble.wire.codec import DecodeError, Format, decode, encode
@@ -40,6 +45,14 @@ class State(enum.Enum):
 
 
 class Session:
+    # One per open socket, so every byte counts: no __dict__.
+    __slots__ = (
+        "_admitted_at", "_behind", "_bucket", "_buckets", "_close", "_counted", "_held",
+        "_interrupted", "_last", "_out", "_readable", "_receiving", "_refused_in_a_row",
+        "_task", "_tasks", "conn_id", "fmt", "member_id", "metrics", "role", "room_id",
+        "service", "settings", "state", "websocket",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -59,16 +72,20 @@ class Session:
         self.room_id = ""
         self.member_id = ""
         self.role = ""
-        self._queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=settings.send_queue)
+        self._out = Outbox(websocket, settings.send_queue, self._overflowed)
+        # The task running this session, and whether a close interrupts its read.
+        self._task: asyncio.Task[Any] | None = None
+        self._receiving = False
+        self._interrupted = False
         # Until hello, this socket's own bucket; then the member's, shared by its sockets.
         self._buckets = buckets
         self._bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
         self._counted = False  # in the connections gauge
         self._refused_in_a_row = 0
         self._close: tuple[int, str] | None = None
-        self._writer: asyncio.Task[None] | None = None
         self._last: dict[str, int] = {}
         self._readable: list[str] = []  # the histories this member reads
+        self._admitted_at = 0  # the room stream's seq when this socket was admitted
         self._held: list[Packet] | None = []  # packets that came before the welcome
         self._behind: dict[str, list[Packet]] = {}  # key -> live packets held while catching up
         self._tasks: set[asyncio.Task[None]] = set()
@@ -76,36 +93,49 @@ class Session:
     # -- lifecycle -------------------------------------------------------------
 
     async def run(self) -> None:
+        """Read and handle frames until the socket closes or the session is
+        closed, in the task that serves the socket (no task of its own: an idle
+        member costs as little as it can)."""
         self.metrics.connections.inc()
         self._counted = True
-        self._writer = asyncio.create_task(self._write())
-        reader = asyncio.create_task(self._read())
+        self._task = asyncio.current_task()
         try:
-            await asyncio.wait({reader, self._writer}, return_when=asyncio.FIRST_COMPLETED)
-            if self._close is not None and not self._writer.done():
-                await asyncio.wait({self._writer}, timeout=2)  # flush, then close
+            await self._read()
+            if self._close is not None:
+                await self._out.flush(timeout=2)  # what was sent before the close
         finally:
-            for task in (reader, self._writer, *self._tasks):
+            for task in self._tasks:
                 task.cancel()
-            await asyncio.gather(reader, self._writer, *self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._out.aclose()
             await self._leave()
             if self._close is not None:
                 await self._send_close(*self._close)
             self._uncount()
 
     def close(self, code: int, reason: str = "") -> None:
-        """Close after what is already queued has been sent."""
+        """Close after what is already sent has gone out."""
         if self._close is None:
             self._close = (code, reason)
-            self._put_control()
+            self._stop_reading()
+
+    def _overflowed(self) -> None:
+        self.metrics.slow_consumers.inc()
+        self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
 
     def _cut(self, code: int, reason: str) -> None:
-        """Close now, dropping whatever is queued. The socket leaves the gauge
-        at once: a peer that stopped reading may hold it a little longer."""
+        """Close now, dropping whatever waits to go out. The socket leaves the
+        gauge at once: a peer that stopped reading may hold it a little longer."""
         self._close = (code, reason)
+        self._out.discard()
         self._uncount()
-        if self._writer is not None:
-            self._writer.cancel()
+        self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        """End the read loop: now if it waits for a frame, else after the one it handles."""
+        if self._receiving and self._task is not None and not self._interrupted:
+            self._interrupted = True
+            self._task.cancel()
 
     def _uncount(self) -> None:
         if self._counted:
@@ -118,7 +148,7 @@ class Session:
         timeout = self.settings.close_timeout_ms / 1000
         transport = connection_of(self.websocket)
         if transport is not None:
-            asyncio.get_running_loop().call_later(timeout, transport.abort)
+            asyncio.get_running_loop().call_later(timeout, reset, transport)
             if code == CloseCode.SLOW_CONSUMER:
                 make_room_for_close(self.websocket, transport)
         try:
@@ -126,15 +156,9 @@ class Session:
                 await self.websocket.close(code, reason)
         except TimeoutError:
             if transport is not None:
-                transport.abort()
+                reset(transport)
         except (RuntimeError, OSError):
             pass
-
-    def _put_control(self) -> None:
-        try:
-            self._queue.put_nowait(b"")  # wakes the writer to close
-        except asyncio.QueueFull:
-            self._cut(*self._close)  # type: ignore[misc]
 
     async def _leave(self) -> None:
         if self.state is State.OPEN:
@@ -152,28 +176,11 @@ class Session:
 
     # -- writing -------------------------------------------------------------
 
-    async def _write(self) -> None:
-        while True:
-            data = await self._queue.get()
-            if data == b"" and self._close is not None:
-                return
-            if isinstance(data, bytes):
-                await self.websocket.send_bytes(data)
-            else:
-                await self.websocket.send_text(data)
-
     def send(self, message: dict[str, Any]) -> None:
-        self._enqueue(encode(message, self.fmt) if self.fmt is Format.MSGPACK
-                      else encode(message, self.fmt).decode())
-
-    def _enqueue(self, data: bytes | str) -> None:
         if self._close is not None:
             return
-        try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self.metrics.slow_consumers.inc()
-            self._cut(CloseCode.SLOW_CONSUMER, "send queue overflowed: reconnect and resume")
+        data = encode(message, self.fmt)
+        self._out.put(data if self.fmt is Format.MSGPACK else data.decode())
 
     def _error(self, ref: Any, code: ErrorCode, message: str) -> None:
         self.metrics.errors.labels(code.value).inc()
@@ -185,19 +192,28 @@ class Session:
         loop = asyncio.get_running_loop()
         # Absolute: pings and garbage do not buy a socket more time to say hello.
         hello_by = loop.time() + self.settings.hello_timeout_ms / 1000
-        while True:
+        while self._close is None:
             try:
+                self._receiving = True
                 if self.state is State.AWAITING_HELLO:
                     async with asyncio.timeout_at(hello_by):
                         message = await self.websocket.receive()
                 else:
                     message = await self.websocket.receive()
+            except asyncio.CancelledError:
+                if not self._interrupted:
+                    raise
+                assert self._task is not None
+                self._task.uncancel()  # our own interruption: the session closes
+                return
             except TimeoutError:
                 self._error(None, ErrorCode.UNAUTHORIZED, "no hello in time")
                 self.close(CloseCode.HELLO_TIMEOUT, "no hello in time")
                 return
             except WebSocketDisconnect:
                 return
+            finally:
+                self._receiving = False
             if message["type"] == "websocket.disconnect":
                 return
             data = message.get("bytes")
@@ -241,13 +257,16 @@ class Session:
                 self.close(CloseCode.INTERNAL, "internal error: reconnect")
                 return
             self._error(ref, code, text)
-            if type_ == "hello" and self.state is not State.OPEN:
+            ending = _ending(exc)
+            if ending is not None and (self.state is State.OPEN or type_ == "hello"):
+                self.close(*ending)
+            elif type_ == "hello" and self.state is not State.OPEN:
                 retry = code is ErrorCode.UNAVAILABLE
                 self.close(CloseCode.TRY_AGAIN if retry else CloseCode.POLICY, text)
 
     async def _dispatch(self, type_: str, ref: Any, message: dict[str, Any]) -> None:
         if not schema.known_request(type_):
-            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_!r}")
+            self._error(ref, ErrorCode.UNKNOWN_TYPE, f"unknown request type {type_[:40]!r}")
             return
         schema.validate(message)
         if type_ == "ping":
@@ -283,6 +302,7 @@ class Session:
         self.role = admission.role
         self._bucket = self._buckets.acquire(self._bucket_key)
         self._readable = readable_keys(self.member_id, self.role)
+        self._admitted_at = admission.seqs.get(ROOM, 0)
         self.state = State.OPEN
         self.send(admission.welcome(self.service.clock.now_ms()))
         start = admission.seqs
@@ -328,8 +348,10 @@ class Session:
             self._start_catch_up(key, started=True)
             return
         self._last[key] = packet.seq
+        if self._close is not None:
+            return
         self.metrics.deliveries.inc()
-        self._enqueue(packet.data(self.fmt))
+        self._out.put_packet(packet, self.fmt)
         self._after(packet)
 
     def _after(self, packet: Packet) -> None:
@@ -341,14 +363,20 @@ class Session:
         loop = asyncio.get_running_loop()
         if packet.type == "room.closed":
             loop.call_soon(self.close, CloseCode.ROOM_CLOSED, "the room was closed")
-        elif packet.type in ("member.role", "member.left"):
+        elif packet.type in ("member.role", "member.left", "member.status"):
             event = packet.message()
             if event.get("member_id") != self.member_id:
                 return
             if packet.type == "member.role":
                 loop.call_soon(self.close, CloseCode.RESYNC, "your role changed: reconnect")
-            elif event.get("reason") == "removed":
+            elif packet.type == "member.left" and event.get("reason") == "removed":
                 loop.call_soon(self.close, CloseCode.REMOVED, "removed from the room")
+            elif packet.seq <= self._admitted_at:
+                return  # from before this socket was admitted (a resume replays it)
+            elif packet.type == "member.left" or event.get("connected") is False:
+                # The room counts this open socket as gone (its lease was taken
+                # for lapsed): reconnecting enters the member again.
+                loop.call_soon(self.close, CloseCode.RESYNC, "the room lost this connection")
 
     def _start_catch_up(self, key: str, *, started: bool = False) -> None:
         if key in self._behind and not started:
@@ -375,14 +403,34 @@ class Session:
             self.offer(packet)
 
 
-def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
-    """The TCP transport under a WebSocket, to abort it (ASGI has no abort).
+def _ending(exc: BaseException) -> tuple[int, str] | None:
+    """The close for a refusal that means this socket's room or member is gone."""
+    if isinstance(exc, RoomGone):
+        return CloseCode.ROOM_GONE, "the room no longer exists"
+    if isinstance(exc, NotAMember):
+        if exc.removed:
+            return CloseCode.REMOVED, "removed from the room"
+        return CloseCode.RESYNC, "no longer in the room: reconnect"
+    return None
 
-    uvicorn's protocol object owns the `send` callable Starlette holds.
-    """
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
-    transport = getattr(protocol, "transport", None)
-    return transport if isinstance(transport, asyncio.Transport) else None
+
+def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
+    """The TCP transport under a WebSocket, to abort it (ASGI has no abort)."""
+    transport = getattr(uvicorn_protocol(websocket), "transport", None)
+    # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+    return transport if hasattr(transport, "abort") else None
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Drop a connection now, unsent data and all: a reset, not a FIN that would
+    wait behind data a peer that stopped reading never takes."""
+    if transport.is_closing() and transport.get_write_buffer_size() == 0:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def make_room_for_close(websocket: WebSocket, transport: asyncio.Transport) -> None:
@@ -393,8 +441,7 @@ def make_room_for_close(websocket: WebSocket, transport: asyncio.Transport) -> N
     mark and tell the protocol it may write (plain asyncio flow control).
     """
     transport.set_write_buffer_limits(high=transport.get_write_buffer_size() + 1024 * 1024)
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
-    resume = getattr(protocol, "resume_writing", None)
+    resume = getattr(uvicorn_protocol(websocket), "resume_writing", None)
     if callable(resume):
         resume()
 

@@ -28,6 +28,7 @@ class CloseCode(IntEnum):
     REMOVED = 4100  # removed by a mentor: terminal
     ROOM_CLOSED = 4101  # terminal
     HELLO_TIMEOUT = 4102  # no hello in time: terminal
+    ROOM_GONE = 4103  # the room no longer exists (deleted, expired or lost by storage): terminal
 
 
 # After these a client stops; after any other code (listed or not, and 1006
@@ -39,5 +40,6 @@ TERMINAL_CODES = frozenset({
     CloseCode.REMOVED,
     CloseCode.ROOM_CLOSED,
     CloseCode.HELLO_TIMEOUT,
+    CloseCode.ROOM_GONE,
 })
 RECONNECT_CODES = frozenset(CloseCode) - TERMINAL_CODES

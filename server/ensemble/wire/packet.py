@@ -7,7 +7,7 @@ every socket of that format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
@@ -24,6 +24,9 @@ class Packet:
     at: int
     msgpack: bytes
     json: str  # a text frame's payload
+    # The WebSocket frame of each format, made once by the first socket that
+    # sends it (transport/outbox.py) and shared by the others.
+    frames: dict[Format, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, event: Event) -> Packet:
