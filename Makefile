@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := client-web/node_modules/.installed
 APT_STAMP := $(VENV)/.system-packages
 
-.PHONY: run test test-python test-js lint bench profile clean system-packages
+.PHONY: run test test-python test-js lint bench profile soak flood clean system-packages
 
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ensemble serve
@@ -30,6 +30,13 @@ bench: $(STAMP)
 
 profile: $(STAMP)
 	$(BIN)/python bench/profile.py
+
+# Not part of `make test`: 10 minutes each (see README, "Soak and flood").
+soak: $(STAMP) $(APT_STAMP)
+	$(BIN)/python bench/soak.py
+
+flood: $(STAMP) $(APT_STAMP)
+	$(BIN)/python bench/flood.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
