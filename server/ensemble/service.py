@@ -253,7 +253,8 @@ class RoomService:
 
         # Lease the connection before it enters the room: should this process
         # die right after, the lease lapses and a survivor disconnects it.
-        await self.backend.refresh_presence(self.settings.node_id, self.hub.connections())
+        leased = self.hub.connections().get(room_id, [])
+        await self.backend.lease_room(self.settings.node_id, room_id, leased)
         reply = (await self.run(room_id, command)).reply
         try:
             return await self._admission(room_id, member_id, reply, hello.get("resume"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import msgpack
 import pytest
@@ -337,3 +338,19 @@ async def test_rooms_of_the_global_index_layout_move_to_the_per_slot_indexes(
         assert await upgraded.due_rooms(T0 + 5) == [room_id]
         assert [r["room_id"] for r in await upgraded.list_rooms()] == [room_id]
         assert not await probe.exists(f"{old._prefix}:schedule", f"{old._prefix}:public")
+
+
+async def test_leasing_one_room_touches_that_room_only(redis_factory, redis_server):
+    backend = await redis_factory(presence_ttl_ms=60_000)
+    first, second = new_room(), new_room()
+    await backend.refresh_presence("n1", {first.state.id: ["c1"]})
+    await backend.lease_room("n1", second.state.id, ["c2", "c3"])
+    async with aioredis.Redis.from_url(redis_server.url) as probe:
+        def leases(room_id: str) -> Any:
+            return probe.zcard(f"{backend._prefix}:{{{room_id}}}:leases")
+
+        assert await leases(first.state.id) == 1  # the other room's lease stays
+        assert await leases(second.state.id) == 2
+        # The next heartbeat knows the room leased in between: without it, it goes.
+        await backend.refresh_presence("n1", {first.state.id: ["c1"]})
+        assert await leases(second.state.id) == 0

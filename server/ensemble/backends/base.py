@@ -138,6 +138,11 @@ class Presence(Protocol):
     async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
         """Renew the leases on this process's connections, {room_id: [conn_id]}."""
 
+    async def lease_room(self, node_id: str, room_id: str, conn_ids: list[str]) -> None:
+        """Renew the leases of this process's connections in one room only (one
+        step, however many rooms the process serves): a connection is leased
+        before it enters its room."""
+
     async def orphaned_connections(self) -> dict[str, list[str]]:
         """Connections whose process stopped refreshing them, {room_id: [conn_id]}."""
 

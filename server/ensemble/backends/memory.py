@@ -177,5 +177,8 @@ class MemoryBackend:
     async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
         return None  # one process: its connections die with it
 
+    async def lease_room(self, node_id: str, room_id: str, conn_ids: list[str]) -> None:
+        return None
+
     async def orphaned_connections(self) -> dict[str, list[str]]:
         return {}

@@ -259,5 +259,8 @@ class RedisBackend:
     async def refresh_presence(self, node_id: str, conns: dict[str, list[str]]) -> None:
         await self.presence.refresh_presence(node_id, conns)
 
+    async def lease_room(self, node_id: str, room_id: str, conn_ids: list[str]) -> None:
+        await self.presence.lease_room(node_id, room_id, conn_ids)
+
     async def orphaned_connections(self) -> dict[str, list[str]]:
         return await self.presence.orphaned_connections()

@@ -20,13 +20,21 @@ class RedisPresence:
         # Rooms this node had leases in last time and has none now: drop them.
         gone = self._lease_rooms - set(rooms)
         for room_id in [*rooms, *gone]:
-            keys = self._lease_keys(room_id)
-            await self._client.script(
-                "presence", keys,
-                ["refresh", *self._lease_args, room_id, node_id, *rooms.get(room_id, [])],
-            )
-            self._client.saw_index(LEASED, keys[2])
+            await self._refresh_room(node_id, room_id, rooms.get(room_id, []))
         self._lease_rooms = set(rooms)
+
+    async def lease_room(self, node_id: str, room_id: str, conn_ids: list[str]) -> None:
+        await self._refresh_room(node_id, room_id, conn_ids)
+        if conn_ids:
+            self._lease_rooms.add(room_id)
+
+    async def _refresh_room(self, node_id: str, room_id: str, conn_ids: list[str]) -> None:
+        """This node's leases in one room become exactly `conn_ids`, renewed."""
+        keys = self._lease_keys(room_id)
+        await self._client.script(
+            "presence", keys, ["refresh", *self._lease_args, room_id, node_id, *conn_ids],
+        )
+        self._client.saw_index(LEASED, keys[2])
 
     def _lease_keys(self, room_id: str) -> list[str]:
         keys = self._client.keys
