@@ -319,8 +319,11 @@ class Client:
         ref = next(self._refs)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[ref] = future
-        await self.send({"type": type_, "ref": ref, **payload})
-        return await asyncio.wait_for(future, timeout)
+        try:
+            await self.send({"type": type_, "ref": ref, **payload})
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(ref, None)  # answered, failed or given up: not pending
 
     async def send(self, frame: dict[str, Any] | bytes | str) -> None:
         """Send a raw frame (a dict is encoded in this client's format)."""
