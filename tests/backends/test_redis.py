@@ -354,3 +354,30 @@ async def test_leasing_one_room_touches_that_room_only(redis_factory, redis_serv
         # The next heartbeat knows the room leased in between: without it, it goes.
         await backend.refresh_presence("n1", {first.state.id: ["c1"]})
         assert await leases(second.state.id) == 0
+
+
+async def test_a_process_never_judges_a_command_on_an_old_copy_of_the_room(redis_factory):
+    """Each process remembers the version it last saw and runs commands on it
+    without reading Redis; another process's commit in between must not let an
+    old copy refuse, accept or number anything."""
+    one, two = await redis_factory(), await redis_factory()
+    room = new_room()
+    room_id = room.state.id
+    await one.create_room(room.state, room.opening())
+    await one.transact(room_id, join("m", "mentor"))
+    await one.transact(room_id, join("q"))
+    await one.transact(room_id, join("p"))  # "one" has seen this version
+    await two.transact(room_id, request("q", "hand.raise"))  # q takes the turn
+    await two.transact(room_id, request("p", "hand.raise"))  # p waits
+    # On one's old copy p has no hand up, and lowering it would be refused.
+    lowered = await one.transact(room_id, request("p", "hand.lower"))
+    assert lowered.error is None
+    await two.transact(room_id, request("p", "hand.raise"))
+    assert (await one.transact(room_id, request("p", "hand.lower"))).error is None
+    # A write from an old copy is refused by the commit and run again: seqs stay gapless.
+    await two.transact(room_id, request("m", "chat.send", {"text": "from two"}))
+    chat = await one.transact(room_id, request("m", "chat.send", {"text": "from one"}))
+    history = await one.history(room_id, "room", 0)
+    assert history is not None
+    assert [p.seq for p in history] == list(range(1, len(history) + 1))
+    assert history[-1] == Packet.of(chat.events[0])
