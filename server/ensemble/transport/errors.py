@@ -1,4 +1,8 @@
-"""The one mapping from exceptions to protocol error codes."""
+"""The one mapping from exceptions to protocol error codes (and their HTTP status).
+
+The WebSocket session and the HTTP API both ask `error_for`; which close
+code ends a connection is the other table, in transport/closing.py.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,17 @@ from ensemble.wire.schema import SchemaError
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 300
+
+HTTP_STATUS = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
 
 
 class InternalFailure(Exception):

@@ -7,32 +7,23 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ensemble.backends.base import BackendUnavailable
 from ensemble.core import BadRequest, DomainError
 from ensemble.metrics import Metrics
 from ensemble.service import RoomService
+from ensemble.transport.errors import HTTP_STATUS, InternalFailure, error_for
 from ensemble.transport.pagination import page_params, paginate
 from ensemble.transport.ratelimit import AddressBuckets
 from ensemble.wire import schema
-from ensemble.wire.codec import DecodeError, EncodeError, parse_json
+from ensemble.wire.codec import DecodeError, parse_json
 from ensemble.wire.codes import ErrorCode
 
 MAX_BODY = 64 * 1024
-STATUS = {
-    ErrorCode.BAD_REQUEST: 400,
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.TOO_LARGE: 413,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
 
 
 def error_response(code: ErrorCode, message: str) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code.value, "message": message}}, status_code=STATUS.get(code, 500)
+        {"error": {"code": code.value, "message": message}},
+        status_code=HTTP_STATUS.get(code, 500),
     )
 
 
@@ -41,18 +32,16 @@ class BodyTooLarge(DomainError):
 
 
 def failure(exc: Exception) -> JSONResponse:
+    """The error answer for a refused request; anything unexpected propagates (500)."""
+    try:
+        code, message = error_for(exc)
+    except InternalFailure:
+        raise exc from None
+    response = error_response(code, message)
     if isinstance(exc, BodyTooLarge):
         # The rest of the body is never read: the connection cannot be reused.
-        response = error_response(ErrorCode.TOO_LARGE, exc.message)
         response.headers["Connection"] = "close"
-        return response
-    if isinstance(exc, DomainError):
-        return error_response(ErrorCode(exc.code), exc.message)
-    if isinstance(exc, EncodeError):
-        return error_response(ErrorCode.BAD_REQUEST, "the request could not be encoded")
-    if isinstance(exc, BackendUnavailable):
-        return error_response(ErrorCode.UNAVAILABLE, "the service is briefly unavailable")
-    raise exc
+    return response
 
 
 class HttpApi:
