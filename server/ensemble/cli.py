@@ -7,7 +7,7 @@ import logging
 import sys
 from dataclasses import fields
 
-from ensemble.settings import ENV_PREFIX, Settings
+from ensemble.settings import ENV_PREFIX, Settings, SettingsError
 from ensemble.timesource import Clock
 
 SERVE_OPTIONS = (
@@ -58,11 +58,14 @@ def _add_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> Non
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    names = SERVE_OPTIONS if args.command == "serve" else DB_OPTIONS
+    try:
+        settings = Settings.from_env(**{name: getattr(args, name) for name in names})
+    except SettingsError as exc:
+        raise SystemExit(str(exc)) from None
     if args.command == "serve":
-        overrides = {name: getattr(args, name) for name in SERVE_OPTIONS}
-        serve(Settings.from_env(**overrides))
+        serve(settings)
     elif args.command == "db":
-        settings = Settings.from_env(**{name: getattr(args, name) for name in DB_OPTIONS})
         db_upgrade(settings)
 
 

@@ -40,7 +40,7 @@ from ensemble.wire.codec import (
     decode,
     encode,
 )
-from ensemble.wire.codes import TERMINAL_CODES, CloseCode
+from ensemble.wire.codes import TERMINAL_CODES, CloseCode, ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -253,10 +253,10 @@ class Client:
                     welcome = await asyncio.wait_for(self._say_hello(ws), 10)
                 except ClientError as exc:
                     await ws.close()
-                    if exc.code in ("unavailable", "internal"):
+                    if exc.code == ErrorCode.UNAVAILABLE:
                         raise
                     # A room that is no more is said as such, as the server closes.
-                    code = CloseCode.ROOM_GONE if exc.code == "not_found" else CloseCode.POLICY
+                    code = CloseCode.ROOM_GONE if exc.code == ErrorCode.NOT_FOUND else CloseCode.POLICY
                     raise Closed(code, exc.message) from exc
                 except BaseException:
                     await ws.close()
@@ -430,7 +430,7 @@ class Client:
             self._ws.transport.abort()
 
     async def close(self) -> None:
-        self.closed = self.closed or Closed(1000, "closed by the client")
+        self.closed = self.closed or Closed(CloseCode.NORMAL, "closed by the client")
         if self._syncer is not None:
             self._syncer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -139,6 +139,10 @@ class Settings:
         return replace(self, **changes)
 
 
+class SettingsError(ValueError):
+    """A setting's value is not of its kind; the message says which and why."""
+
+
 def _convert(type_: Any, raw: str, name: str) -> Any:
     kind = type_ if isinstance(type_, str) else type_.__name__
     try:
@@ -148,5 +152,5 @@ def _convert(type_: Any, raw: str, name: str) -> Any:
             return float(raw)
     except ValueError:
         what = {"int": "an integer", "float": "a number"}[kind]
-        raise SystemExit(f"{ENV_PREFIX}{name.upper()} must be {what}, got {raw!r}") from None
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be {what}, got {raw!r}") from None
     return raw

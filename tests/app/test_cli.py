@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ensemble.cli import build_parser
-from ensemble.settings import Settings
+from ensemble.cli import build_parser, main
+from ensemble.settings import Settings, SettingsError
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -31,9 +31,13 @@ def test_flags_beat_environment_beats_defaults():
     assert (settings.port, settings.grace_ms, settings.host) == (9100, 2500, "127.0.0.1")
 
 
-def test_bad_environment_values_say_what_is_wrong():
-    with pytest.raises(SystemExit, match="ENSEMBLE_PORT must be an integer"):
+def test_bad_environment_values_say_what_is_wrong(monkeypatch):
+    with pytest.raises(SettingsError, match="ENSEMBLE_PORT must be an integer"):
         Settings.from_env({"ENSEMBLE_PORT": "eighty"})
+    # The command says it and exits; the library only raises.
+    monkeypatch.setenv("ENSEMBLE_PORT", "eighty")
+    with pytest.raises(SystemExit, match="ENSEMBLE_PORT must be an integer"):
+        main(["serve"])
 
 
 def test_port_from_environment_and_python_dash_m():
