@@ -256,7 +256,8 @@ class Client:
                     if exc.code == ErrorCode.UNAVAILABLE:
                         raise
                     # A room that is no more is said as such, as the server closes.
-                    code = CloseCode.ROOM_GONE if exc.code == ErrorCode.NOT_FOUND else CloseCode.POLICY
+                    gone = exc.code == ErrorCode.NOT_FOUND
+                    code = CloseCode.ROOM_GONE if gone else CloseCode.POLICY
                     raise Closed(code, exc.message) from exc
                 except BaseException:
                     await ws.close()
