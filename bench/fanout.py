@@ -40,6 +40,13 @@ from tests.support.redis_cluster import RedisCluster  # noqa: E402
 from tests.support.server import ServerProcess, free_port  # noqa: E402
 
 
+def stop_redis(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a redis-server this benchmark started, by pid."""
+    if process is not None:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
@@ -77,9 +84,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         for server in servers:
             server.stop()
-        if redis is not None:
-            os.kill(redis.pid, signal.SIGTERM)
-            redis.wait(timeout=10)
+        stop_redis(redis)
         if cluster is not None:
             cluster.stop()
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import signal
 import statistics
 import sys
 import time
@@ -96,9 +94,7 @@ async def run(args: argparse.Namespace) -> None:
         await measure(args, server)
     finally:
         server.stop()
-        if redis is not None:
-            os.kill(redis.pid, signal.SIGTERM)
-            redis.wait(timeout=10)
+        fanout.stop_redis(redis)
 
 
 async def measure(args: argparse.Namespace, server: ServerProcess) -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -122,9 +120,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         for server in servers:
             server.stop()
-        if redis is not None:
-            os.kill(redis.pid, signal.SIGTERM)
-            redis.wait(timeout=10)
+        fanout.stop_redis(redis)
 
 
 def main() -> None:
