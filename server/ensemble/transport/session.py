@@ -377,16 +377,17 @@ class Session:
         task.add_done_callback(self._tasks.discard)
 
     async def _catch_up(self, key: str) -> None:
+        reason = "missed events are no longer kept: reconnect"
         try:
             packets = await self.service.backend.history(self.room_id, key, self._last.get(key, 0))
         except BackendUnavailable:
-            packets = None
+            packets, reason = None, "missed events cannot be read right now: reconnect"
         except Exception:
             log.exception("catching up %s failed", key)
-            packets = None
+            packets, reason = None, "missed events could not be read: reconnect"
         if packets is None:
             self._behind.pop(key, None)
-            self.close(CloseCode.RESYNC, "missed events are no longer kept: reconnect")
+            self.close(CloseCode.RESYNC, reason)
             return
         held = self._behind.pop(key, [])
         for packet in [*packets, *held]:
