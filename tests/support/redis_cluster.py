@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, free_cluster_port
 
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 
@@ -26,7 +26,7 @@ class RedisCluster:
         args = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", str(node_timeout_ms),
                 "--cluster-require-full-coverage", "no")
-        self.nodes = [RedisServer(args=args) for _ in range(self.size)]
+        self.nodes = [RedisServer(args=args, pick_port=free_cluster_port) for _ in range(self.size)]
 
     @property
     def url(self) -> str:

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -25,18 +25,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+CLUSTER_BUS_OFFSET = 10000  # a cluster node also listens on its port + 10000
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port is free too: at most 55535, since
+    the bus port must fit in 16 bits (a quarter of the kernel's picks do not)."""
+    while True:
+        port = free_port()
+        if port + CLUSTER_BUS_OFFSET <= 65535 and _bindable(port + CLUSTER_BUS_OFFSET):
+            return port
+
+
 class PortTaken(RuntimeError):
     """redis-server exited at start (most likely its port was taken)."""
 
 
 class RedisServer:
     def __init__(
-        self, port: int | None = None, *, persist: bool = False, args: tuple[str, ...] = ()
+        self,
+        port: int | None = None,
+        *,
+        persist: bool = False,
+        args: tuple[str, ...] = (),
+        pick_port: Callable[[], int] = free_port,
     ) -> None:
         """`persist`: an append-only file fsynced on every write, so the data
         survives kill + restart (the default keeps nothing). `args`: more
-        redis-server options (a cluster node's, for one)."""
-        self.port = port or free_port()
+        redis-server options (a cluster node's, for one); `pick_port` finds a
+        port when none is given (a cluster node's needs a free bus port too)."""
+        self._pick_port = pick_port
+        self.port = port or pick_port()
         self.args = args
         self._port_chosen = port is not None
         self.persist = persist
@@ -63,7 +91,7 @@ class RedisServer:
             except PortTaken:
                 if self._port_chosen:
                     raise
-                self.port = free_port()
+                self.port = self._pick_port()
         else:
             raise RuntimeError("redis-server found no free port")
         self._port_chosen = True  # restarts keep this port: clients reconnect to it
