@@ -35,7 +35,7 @@ CATEGORIES = [
     ("schema validation", "ensemble/wire/schema.py"),
     ("codec (msgpack/json)", "ensemble/wire/"),
     ("core: room rules", "ensemble/core/"),
-    ("backend: redis commit/read", "ensemble/backends/redis.py"),
+    ("backend: redis store/broker", "ensemble/backends/redis"),
     ("backend: memory", "ensemble/backends/memory.py"),
     ("hub fan-out", "ensemble/hub.py"),
     ("session: reader/handler", "ensemble/transport/session.py"),
@@ -102,8 +102,9 @@ async def run(args: argparse.Namespace) -> None:
     try:
         load = argparse.Namespace(clients=args.rooms * args.members, rooms=args.rooms,
                                   rate=args.rate, seconds=args.seconds + 6, workers=args.workers,
-                                  processes=args.processes, redis=not args.memory)
-        measuring = asyncio.create_task(fanout.measure(load, servers))
+                                  processes=args.processes, redis=not args.memory,
+                                  cluster=False)
+        measuring = asyncio.create_task(fanout.measure(load, servers, None))
         await asyncio.sleep(4 + load.clients / 200)  # members connected, load running
         assert servers[0].process is not None
         spy = await asyncio.create_subprocess_exec(
