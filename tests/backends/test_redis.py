@@ -7,6 +7,7 @@ processes; the redis-server is this suite's own, so it can be paused and killed.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -180,6 +181,11 @@ async def test_paused_redis_is_unavailable_then_recovers(own_redis, own_redis_fa
     got = await heard.wait_packets(1)
     assert got[-1].type == "chat.message"
     assert backend.broker.rooms() == {room_id}  # the failed subscription left nothing
+    # The commit answered `unavailable` reached Redis when it woke up, and made nothing.
+    texts = [json.loads(p.json)["text"]
+             for p in await backend.history(room_id, "room", 0)
+             if p.type == "chat.message"]
+    assert texts == ["back"]
 
 
 async def test_restarted_redis_resubscribes_and_tells_listeners(own_redis, own_redis_factory):

@@ -18,10 +18,11 @@
 -- ARGV[10] publication payload (msgpack [deadline, [packet...]]) or "" for none
 -- ARGV[11] record log size      ARGV[12] number of records n
 -- ARGV[13..12+n] records, then per packet: stream entry id, packet bytes
+-- ARGV[#ARGV] the last moment (ms, Redis's clock) this commit may still be made
 --
 -- Returns {status, version}: 1 committed, 2 this token already committed,
 -- 0 version conflict (or the room already exists when creating),
--- -1 no such room.
+-- -1 no such room, -2 too late: the caller has given up on it, nothing written.
 
 local expected = tonumber(ARGV[1])
 local current = redis.call('HGET', KEYS[1], 'v')
@@ -39,6 +40,13 @@ else
     end
     return {0, tonumber(current)}
   end
+end
+
+-- A copy delivered late (Redis stalled, the caller answered `unavailable`)
+-- must not take effect after all.
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[#ARGV]) then
+  return {-2, 0}
 end
 
 local version = expected + 1

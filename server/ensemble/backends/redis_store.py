@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +23,10 @@ from ensemble.wire.packet import Packet
 
 MAX_ATTEMPTS = 50
 RESENDS = 3  # a commit whose reply was lost is sent again, idempotent by its token
-COMMITTED, ALREADY, CONFLICT, MISSING = 1, 2, 0, -1
+COMMIT_WINDOW = 2.0  # socket timeouts a commit may take before it is given up
+CLOCK_SKEW = 0.25  # seconds Redis's clock may differ from this process's
+KNOWN_ROOMS = 1024  # rooms whose last commit this process remembers
+COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2
 
 
 class RedisStore:
@@ -32,6 +37,10 @@ class RedisStore:
         self._record_log_size = record_log_size
         self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # room id -> (version, state bytes) this process committed last. A command
+        # starts from it without reading Redis; if another process committed
+        # since, the script's version check refuses and the room is read again.
+        self._known: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
 
     def _key(self, room_id: str, name: str) -> str:
         return self._keys.room(room_id, name)
@@ -42,6 +51,7 @@ class RedisStore:
             raise ValueError(f"room {state.id} exists already")
 
     async def delete_room(self, room_id: str) -> None:
+        self._known.pop(room_id, None)
         names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
         with unavailable():
             histories = await self._client.redis.smembers(self._key(room_id, "hkeys"))
@@ -58,29 +68,71 @@ class RedisStore:
 
     async def transact(self, room_id: str, command: Command) -> Outcome:
         async with self._room_lock(room_id):
-            for attempt in range(MAX_ATTEMPTS):
-                with unavailable():
-                    data, version = await self._client.redis.hmget(
-                        self._key(room_id, "state"), ["data", "v"]
-                    )
-                if data is None or version is None:
-                    raise RoomGone(f"no room {room_id}")
-                room = Room(load_state(data))
-                outcome = command(room)
-                # Encoded before the commit: if this raises, nothing is written.
-                packets = [Packet.of(event) for event in outcome.events]
-                if not packets and not outcome.records and dump_state(room.state) == data:
-                    return outcome  # nothing happened: nothing to write
-                status, _ = await self._write(room.state, outcome, int(version), packets)
-                if status in (COMMITTED, ALREADY):
+            try:
+                return await self._transact(room_id, command)
+            except BaseException:
+                self._known.pop(room_id, None)  # whether it committed is unknown
+                raise
+
+    async def _transact(self, room_id: str, command: Command) -> Outcome:
+        known = self._known.pop(room_id, None)
+        for attempt in range(MAX_ATTEMPTS):
+            if known is None:
+                data, version = await self._read(room_id)
+            else:
+                version, data = known
+            room = Room(load_state(data))
+            outcome = command(room)
+            # Encoded before the commit: if this raises, nothing is written.
+            packets = [Packet.of(event) for event in outcome.events]
+            state = dump_state(room.state)
+            if not packets and not outcome.records and state == data:
+                # Nothing to write, so no version check by the script: a refusal
+                # judged on the remembered copy holds only if that copy is current.
+                if known is None or await self._version(room_id) == version:
+                    self._remember(room_id, version, data)
                     return outcome
-                if status == MISSING:
-                    raise RoomGone(f"no room {room_id}")
+                known = None
+                continue
+            status, _ = await self._write(room.state, outcome, version, packets, state)
+            if status == COMMITTED:
+                self._remember(room_id, version + 1, state)
+                return outcome
+            if status == ALREADY:
+                return outcome
+            if status == MISSING:
+                raise RoomGone(f"no room {room_id}")
+            if known is None:
                 await asyncio.sleep(self._conflict_backoff.compute(attempt + 1))
+            known = None  # another process committed since: read what it left
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
+    async def _read(self, room_id: str) -> tuple[bytes, int]:
+        with unavailable():
+            data, version = await self._client.redis.hmget(
+                self._key(room_id, "state"), ["data", "v"]
+            )
+        if data is None or version is None:
+            raise RoomGone(f"no room {room_id}")
+        return data, int(version)
+
+    async def _version(self, room_id: str) -> int | None:
+        with unavailable():
+            version = await self._client.redis.hget(self._key(room_id, "state"), "v")
+        return None if version is None else int(version)
+
+    def _remember(self, room_id: str, version: int, state: bytes) -> None:
+        self._known[room_id] = (version, state)
+        if len(self._known) > KNOWN_ROOMS:
+            self._known.popitem(last=False)
+
     async def _write(
-        self, state: RoomState, outcome: Outcome, expected: int, packets: list[Packet]
+        self,
+        state: RoomState,
+        outcome: Outcome,
+        expected: int,
+        packets: list[Packet],
+        stored: bytes | None = None,
     ) -> tuple[int, int]:
         """Commit what the core told (state, records, deadline, listing) in one script."""
         records = outcome.records
@@ -98,7 +150,7 @@ class RedisStore:
         args: list[Any] = [
             expected,
             secrets.token_bytes(12),
-            dump_state(state),
+            dump_state(state) if stored is None else stored,
             pack(outcome.listing.summary),
             room_id,
             "" if deadline is None else deadline,
@@ -113,14 +165,25 @@ class RedisStore:
         for packet in packets:
             keys.append(self._key(room_id, f"h:{packet.key}"))
             args += [f"{packet.seq}-0", packet.to_bytes()]
+        # The commit is resent (idempotent by its token) while its window lasts,
+        # so one whose reply was lost is settled. Redis refuses any copy that
+        # runs after the window, so once it has passed (and the clocks' skew),
+        # `unavailable` is the truth: nothing of this commit will ever be made.
+        window = COMMIT_WINDOW * self._client.socket_timeout
+        started = time.monotonic()
+        args.append(int((time.time() + window) * 1000))
         for attempt in range(RESENDS):
             try:
                 status, version = await self._client.script("commit", keys, args)
                 break
             except BackendUnavailable:
-                if attempt == RESENDS - 1:
+                if attempt == RESENDS - 1 or time.monotonic() - started >= window:
+                    await asyncio.sleep(max(0.0, started + window + CLOCK_SKEW
+                                            - time.monotonic()))
                     raise
                 await asyncio.sleep(self._client.socket_timeout / 4)
+        if int(status) == TOO_LATE:
+            raise BackendUnavailable(f"room {room_id}: the commit reached Redis too late")
         self._client.saw_index(DUE, keys[1])
         self._client.saw_index(LISTED, keys[2])
         return int(status), int(version)
