@@ -50,6 +50,11 @@ export function minutes(ms) {
   return `${Math.round((ms || 0) / 60000)} min`;
 }
 
+/** The goals kept ratio the server computed (a partial goal counts half). */
+export function goalsKept(ratio) {
+  return ratio === null || ratio === undefined ? "—" : `${Math.round(ratio * 100)}%`;
+}
+
 export function when(ms) {
   return typeof ms === "number" ? new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "—";
 }

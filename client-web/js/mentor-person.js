@@ -4,7 +4,7 @@
 import { $, el, fill } from "./dom.js";
 import { groupPerson } from "./api.js";
 import { loadPerson } from "./person.js";
-import { sessionCard } from "./history-view.js";
+import { goalsKept, sessionCard } from "./history-view.js";
 
 const [, , groupId, , personId] = location.pathname.split("/").map(decodeURIComponent);
 const me = loadPerson();
@@ -25,10 +25,7 @@ function render(page) {
   $("#group-streak").textContent = String(page.group_streak.count);
   $("#group-streak-best").textContent = String(page.group_streak.best);
   $("#attended").textContent = String(sessions.length) + (next ? "+" : "");
-  const goals = sessions.flatMap((s) => s.goals);
-  const checked = goals.filter((g) => g.result);
-  $("#goals-kept").textContent = checked.length
-    ? `${checked.filter((g) => g.result === "done").length}/${checked.length}` : "—";
+  $("#goals-kept").textContent = goalsKept(page.goals_kept);
   fill($("#sessions"), sessions.length ? sessions.map((s) => sessionCard(s))
     : el("p", { class: "muted" }, "No session in this group yet."));
   $("#more").hidden = !next;

@@ -5,7 +5,7 @@
 import { $, el, copyText, fill } from "./dom.js";
 import { createGroup, deleteMe, exportMe, getMe, mySessions, updateMe } from "./api.js";
 import { adoptPersonFromLink, ensurePerson, forgetPerson, loadPerson, practiceLink, savePerson } from "./person.js";
-import { DAY_MS, calendar, minutes, sessionCard } from "./history-view.js";
+import { DAY_MS, calendar, goalsKept, minutes, sessionCard } from "./history-view.js";
 
 const CALENDAR_MS = 12 * 7 * DAY_MS;
 let person = null;
@@ -44,8 +44,7 @@ function renderMe(me) {
   $("#streak-best").textContent = String(me.streak.best);
   $("#total-sessions").textContent = String(me.totals.sessions);
   $("#total-focus").textContent = minutes(me.totals.focus_ms);
-  const checked = me.totals.goals_done + me.totals.goals_partial + me.totals.goals_missed;
-  $("#goals-kept").textContent = checked ? `${me.totals.goals_done}/${checked}` : "—";
+  $("#goals-kept").textContent = goalsKept(me.goals_kept);
   $("#week-focus").textContent = minutes(me.week.focus_ms);
   $("#best-week").textContent = minutes(me.bests.week_focus_ms);
   $("#rename").value = me.name;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { calendarDays, dayKey, groupStreakText, practiceDays } from "../js/history-view.js";
+import { calendarDays, dayKey, goalsKept, groupStreakText, practiceDays } from "../js/history-view.js";
 
 test("practice days are the local days of sessions with focus time", () => {
   const at = (y, m, d, h) => new Date(y, m - 1, d, h).getTime();
@@ -29,4 +29,10 @@ test("a group streak reads as meetings with a schedule, as group days without", 
   assert.equal(groupStreakText({ count: 1, best: 1 }, true), "1 meeting in a row (best 1)");
   assert.equal(groupStreakText({ count: 2, best: 2 }, false), "2 group days in a row (best 2)");
   assert.equal(groupStreakText({ count: 0, best: 4 }, false), "0 group days in a row (best 4)");
+});
+
+test("the goals kept ratio is shown as the server computed it", () => {
+  assert.equal(goalsKept(null), "—");
+  assert.equal(goalsKept(0.8076923), "81%");
+  assert.equal(goalsKept(1), "100%");
 });

@@ -58,6 +58,7 @@ async def test_a_closed_session_is_kept_for_its_people_only(rooms, server):
         me = (await http.get("/api/me", headers=auth(ana))).json()
     assert me["streak"] == {"days": 1, "best": 1}
     assert me["totals"]["sessions"] == 1 and me["totals"]["goals_partial"] == 1
+    assert me["goals_kept"] == 0.5  # a partial goal counts half, the one ratio pages show
 
 
 async def test_a_session_is_kept_when_its_last_member_left(rooms, server):

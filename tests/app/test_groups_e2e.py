@@ -230,6 +230,11 @@ async def test_the_board_names_only_people_who_opted_in(http, server, rooms):
         assert bo["person_id"] not in str(body) and "Bo" not in str(body)
     view = (await http.get(f"/api/groups/{group['group_id']}", headers=auth(bo))).json()
     assert view["board_opt_in"] is False
+    # The mentor's page per person: totals and the goals kept ratio of this group.
+    page = (await http.get(f"/api/groups/{group['group_id']}/people/{ana['person_id']}",
+                           headers=auth(mira))).json()
+    schema.validate(page, "http", "group_person")
+    assert page["totals"]["goals_done"] == 1 and page["goals_kept"] == 1.0
 
 
 async def test_a_tampered_sealed_mentor_key_is_no_copy_not_an_error(http, server):

@@ -20,9 +20,11 @@ from ensemble.core.clock import check_program
 from ensemble.core.errors import Forbidden, Unauthorized
 from ensemble.core.history import (
     board,
+    goals_kept_ratio,
     member_group_streak,
     next_session_at,
     person_streak,
+    totals,
     week_start,
     zone,
 )
@@ -281,11 +283,14 @@ class GroupsApi:
             return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
+        in_group = totals(s for s in kept if s.get("group_id") == group["id"])
         return JSONResponse({
             "person_id": target.id,
             "name": target.name,
             "streak": person_streak(kept, zone(target.tz), self.now),
             "group_streak": member_group_streak(kept, group, zone(target.tz), self.now),
+            "totals": in_group,  # this group's sessions only, like the list
+            "goals_kept": goals_kept_ratio(in_group),
             "sessions": [history_entry(r) for r in rows],
             "next": None if following is None else cursor_for(following),
         })

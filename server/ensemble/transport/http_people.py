@@ -17,6 +17,7 @@ from ensemble.core import BadRequest
 from ensemble.core.errors import Unauthorized
 from ensemble.core.history import (
     DEFAULT_TZ,
+    goals_kept_ratio,
     person_streak,
     personal_bests,
     totals,
@@ -182,7 +183,8 @@ class PeopleApi:
             "name": person.name,
             "tz": person.tz,
             "streak": person_streak(kept, tz, now),
-            "totals": totals(kept),
+            "totals": (counts := totals(kept)),
+            "goals_kept": goals_kept_ratio(counts),
             "week": week_summary(kept, tz, now),
             "bests": personal_bests(kept, tz),
             "groups": await self.store.people.groups_of(person.id),
