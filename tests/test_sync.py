@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ensemble.sync import WINDOW, Sample, SyncFilter, fit_drift
+from tests.backends.collect import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 START = 1_000_000.0
@@ -161,4 +162,24 @@ async def test_the_python_client_keeps_its_clock_synced(rooms) -> None:  # type:
     truth = time.time() * 1000 - pat.client_now()
     assert abs(pat.offset_ms - truth) <= pat.offset_error_ms
     assert pat.offset_error_ms < 5
+    await pat.close()
+
+
+async def test_the_python_client_syncs_fast_again_after_a_reconnect(rooms) -> None:  # type: ignore[no-untyped-def]
+    """Like the web client waking up: a new connection may take another path."""
+    room = await rooms.create()
+    pat = await rooms.join(room, "Pat")
+    pat.start_clock_sync(fast_for_s=0.3, fast_every_s=0.02, every_s=30)
+    await asyncio.sleep(0.6)  # past the fast start: one ping per 30 s from now on
+    settled = len(pat.clock.samples)
+    await pat.drop()
+    async with asyncio.timeout(10):
+        async for event in pat.events():  # the second welcome: it reconnected
+            if event["type"] == "welcome":
+                break
+
+    async def synced_again() -> bool:
+        return len(pat.clock.samples) >= settled + 5
+
+    await eventually(synced_again, within=5)
     await pat.close()

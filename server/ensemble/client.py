@@ -113,6 +113,7 @@ class Client:
         self._welcomed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._syncer: asyncio.Task[None] | None = None
+        self._sync_again = asyncio.Event()
         self._ping_lock = asyncio.Lock()
 
     # -- connecting ------------------------------------------------------------
@@ -208,6 +209,7 @@ class Client:
             self.seqs = {s: self.seqs.get(s, 0) for s in welcome["seqs"]}
         if self.welcomes:  # a reconnect: consumers learn whether it resumed
             self._events.put_nowait(welcome)
+            self._sync_again.set()  # the path (or the clocks) may have changed
         self.welcomes.append(welcome)
         self._welcomed.set()
 
@@ -400,19 +402,26 @@ class Client:
     def start_clock_sync(self, *, fast_for_s: float = 20.0, fast_every_s: float = 0.15,
                          every_s: float = 1.0) -> None:
         """Keep the clock synced until close(): pings every `fast_every_s` for
-        `fast_for_s`, then every `every_s` (as the web client does)."""
+        `fast_for_s`, then every `every_s`, and fast again after each reconnect
+        (as the web client does when it wakes up)."""
         if self._syncer is None or self._syncer.done():
             follow = self._follow_clock(fast_for_s, fast_every_s, every_s)
             self._syncer = asyncio.create_task(follow)
 
     async def _follow_clock(self, fast_for_s: float, fast_every_s: float, every_s: float) -> None:
         fast_until = time.monotonic() + fast_for_s
+        self._sync_again.clear()
         while self.closed is None:
             try:
                 await self._ping(timeout=5.0)
             except (TimeoutError, ConnectionLost, ConnectionClosed) as exc:
                 log.debug("clock sync ping failed: %r", exc)
-            await asyncio.sleep(fast_every_s if time.monotonic() < fast_until else every_s)
+            wait = fast_every_s if time.monotonic() < fast_until else every_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sync_again.wait(), wait)
+            if self._sync_again.is_set():
+                self._sync_again.clear()
+                fast_until = time.monotonic() + fast_for_s
 
     @property
     def offset_ms(self) -> float:
