@@ -50,7 +50,9 @@ export const updateMe = (key, changes) => call("PATCH", "/api/me", { hostKey: ke
 export const deleteMe = (key) => call("DELETE", "/api/me", { hostKey: key });
 export const exportMe = (key) => call("GET", "/api/me/export", { hostKey: key });
 export const mySessions = (key, cursor) => call("GET", "/api/me/sessions", { hostKey: key, query: { cursor } });
+export const listGroups = (cursor, limit) => call("GET", "/api/groups", { query: { cursor, limit } });
 export const createGroup = (key, group) => call("POST", "/api/groups", { hostKey: key, body: group });
+// No door: a public group.
 export const joinGroup = (key, id, door) => call("POST", `${g(id)}/members`, { hostKey: key, body: door });
 export const getGroup = (key, id, cursor) => call("GET", g(id), { hostKey: key, query: { cursor } });
 export const startGroupSession = (key, id) => call("POST", `${g(id)}/sessions`, { hostKey: key });

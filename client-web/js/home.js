@@ -1,4 +1,5 @@
-// Home: create a room, list the public ones with live member counts.
+// Home: create a room, list the public ones with live member counts, and
+// the public groups to join (public-groups.js).
 
 import { $, el, copyText, replaceKeepingFocus } from "./dom.js";
 import { createRoom, listRooms } from "./api.js";
@@ -6,6 +7,7 @@ import { PRESETS, presetById } from "./presets.js";
 import { programEditor } from "./program-editor.js";
 import { secretLink } from "./links.js";
 import { saveHostKey, saveInvite } from "./storage.js";
+import { setupPublicGroups } from "./public-groups.js";
 
 const REFRESH_MS = 10000;
 
@@ -109,6 +111,7 @@ async function refreshRooms() {
 
 setupCreate();
 refreshRooms();
+setupPublicGroups().load();
 setInterval(() => {
   if (document.visibilityState === "visible") refreshRooms();
 }, REFRESH_MS);

@@ -1,16 +1,22 @@
 // "My practice": streak, totals, a 12-week calendar of practice days, the
-// person's groups and sessions (goals, results, feedback). The key comes
-// from this browser, or from a personal link (#person_key=…).
+// person's groups and sessions (goals, results, feedback), the form that
+// creates a group (group-form.js) and the public groups to join
+// (public-groups.js). The key comes from this browser, or from a personal
+// link (#person_key=…).
 
 import { $, el, copyText, fill } from "./dom.js";
 import { createGroup, deleteMe, exportMe, getMe, mySessions, updateMe } from "./api.js";
 import { adoptPersonFromLink, ensurePerson, forgetPerson, loadPerson, practiceLink, savePerson } from "./person.js";
 import { DAY_MS, calendar, goalsKept, minutes, sessionCard } from "./history-view.js";
+import { setupGroupForm } from "./group-form.js";
+import { setupPublicGroups } from "./public-groups.js";
 
 const CALENDAR_MS = 12 * 7 * DAY_MS;
 let person = null;
 let sessions = [];
 let next = null;
+let myGroups = new Set();
+let publicGroups = null;
 
 function notice(text) {
   const box = $("#notice");
@@ -48,6 +54,7 @@ function renderMe(me) {
   $("#week-focus").textContent = minutes(me.week.focus_ms);
   $("#best-week").textContent = minutes(me.bests.week_focus_ms);
   $("#rename").value = me.name;
+  myGroups = new Set(me.groups.map((g) => g.group_id));
   fill($("#groups"), me.groups.length
     ? me.groups.map((g) => el("li", {},
       el("a", { href: `/g/${encodeURIComponent(g.group_id)}` }, g.name),
@@ -92,6 +99,7 @@ async function show() {
   renderSessions();
   $("#personal-link").value = practiceLink(person);
   $("#practice").hidden = false;
+  await publicGroups.load();
 }
 
 function setupControls() {
@@ -124,20 +132,11 @@ function setupControls() {
     forgetPerson();
     location.assign("/");
   });
-  $("#group-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const name = $("#group-name").value.trim();
-    if (!name) {
-      $("#group-error").textContent = "Give the group a name.";
-      return;
-    }
-    try {
-      const group = await createGroup(person.person_key, { name, visibility: "invite" });
-      location.assign(`/g/${encodeURIComponent(group.group_id)}`);
-    } catch (err) {
-      $("#group-error").textContent = err.message;
-    }
+  setupGroupForm({
+    create: (body) => createGroup(person.person_key, body),
+    onCreated: (group) => location.assign(`/g/${encodeURIComponent(group.group_id)}`),
   });
+  publicGroups = setupPublicGroups({ memberOf: (id) => myGroups.has(id) });
 }
 
 async function main() {
