@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from ensemble.backends.base import Command, DeadlineListener, Listener
@@ -87,6 +88,7 @@ from ensemble.backends.redis_broker import ShardedBroker
 from ensemble.backends.redis_client import RedisClient, cluster_nodes, unavailable
 from ensemble.backends.redis_keys import DUE, LEASED, LISTED, Keys
 from ensemble.backends.redis_leases import RedisPresence
+from ensemble.backends.redis_replicated import ReplicatedCommits
 from ensemble.backends.redis_schedule import RedisSchedule
 from ensemble.backends.redis_store import RedisHistory, RedisStore
 from ensemble.core import Outcome, Room
@@ -118,8 +120,16 @@ class RedisBackend:
         self._socket_timeout = socket_timeout
         self._ping_interval = ping_interval
         self._reconnect_backoff = reconnect_backoff
+        replicas = settings.redis_wait_replicas
+        if replicas < 0:
+            replicas = 1 if self._client.clustered else 0
+        self.replicated = (
+            ReplicatedCommits(self._client, replicas=replicas, wait_ms=settings.redis_wait_ms)
+            if replicas > 0 else None
+        )
         self.store = RedisStore(self._client, history_size=settings.history_size,
-                                record_log_size=settings.record_log_size)
+                                record_log_size=settings.record_log_size,
+                                replicated=self.replicated)
         self.histories = RedisHistory(self._client)
         self.schedule = RedisSchedule(self._client)
         self.presence = RedisPresence(self._client, ttl_ms=settings.presence_ttl_ms)
@@ -168,6 +178,11 @@ class RedisBackend:
         except Exception:  # any failure means "not ready"
             return False
         return marker is not None and marker == self._run_id
+
+    def watch_unreplicated(self, count: Callable[[], None]) -> None:
+        """`count()` for each commit acknowledged before a replica had it."""
+        if self.replicated is not None:
+            self.replicated.on_unreplicated = count
 
     async def continuity(self) -> bool:
         """A run marker, written once (SET NX) by the first process on an empty
