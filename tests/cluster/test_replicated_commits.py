@@ -111,6 +111,52 @@ async def test_a_commit_no_replica_confirms_in_time_is_still_acknowledged_and_co
     await asyncio.to_thread(redis_cluster.wait_ok)
 
 
+async def test_commits_published_out_of_order_reach_members_once_and_in_order(
+    servers, redis_cluster
+):
+    # Publication after WAIT may swap two processes' commits on a room: here
+    # the first waits 3 s for its replica, the second 50 ms, so the second is
+    # published first. Sessions catch the first up from the history and
+    # drop its late publication.
+    slow = servers.start(1, env={"ENSEMBLE_REDIS_WAIT_MS": "3000"})[0]
+    fast = servers.start(1, env={"ENSEMBLE_REDIS_WAIT_MS": "50"})[1]
+    room = await servers.create(slow)
+    room_id = room["room_id"]
+    members = {
+        "Mia": await servers.join(room, "Mia", slow, mentor=True),
+        "Pat": await servers.join(room, "Pat", fast),
+    }
+    frames: dict[str, list[dict[str, Any]]] = {name: [] for name in members}
+    await members["Mia"].request("chat.send", text="hello")
+    for name, client in members.items():
+        await receive_until(client, frames[name], "hello")
+
+    master = owner(redis_cluster, room_id)
+    replica = redis_cluster.replica_of(master)
+    replica.pause()  # no WAIT is satisfied meanwhile
+    try:
+        length = history_length(redis_cluster, master, room_id)
+        first = asyncio.create_task(members["Mia"].request("chat.send", text="first"))
+        await until(lambda: history_length(redis_cluster, master, room_id) > length)
+        await members["Pat"].request("chat.send", text="second", timeout=5)
+        # Published before "first" was: a member on the fast process has it now.
+        await receive_until(members["Pat"], frames["Pat"], "second", within=5)
+        assert not first.done()
+        await first
+    finally:
+        replica.resume()
+    for name, client in members.items():
+        await receive_until(client, frames[name], "second")
+    for name in members:
+        events = [f for f in frames[name] if f.get("stream") == "room"]
+        seqs = [e["seq"] for e in events]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), (name, seqs)
+        texts = [e["text"] for e in events if e["type"] == "chat.message"]
+        assert texts == ["hello", "first", "second"], (name, texts)
+    assert unreplicated(slow) == 1 and unreplicated(fast) == 1
+    await asyncio.to_thread(redis_cluster.wait_ok)
+
+
 async def test_a_master_dying_with_a_commit_its_replica_lacks_loses_nothing_anybody_saw(
     servers, redis_cluster
 ):
