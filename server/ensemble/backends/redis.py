@@ -15,7 +15,8 @@ tag ``{room_id}``, so on a cluster a room lives on one slot):
   ``direct:<member>``), entry id ``<seq>-0`` so ``history(after)`` is one exact
   XRANGE, trimmed to ``settings.history_size`` entries.
 * ``<prefix>:{room}:ch`` -- the shard channel: one SPUBLISH per commit, a
-  msgpack ``[deadline, [Packet.to_bytes()...]]``, in commit order.
+  msgpack ``[deadline, [Packet.to_bytes()...]]``, in commit order on one
+  Redis, in seq order give or take a swap with replicas (see Commit).
 * ``<prefix>:{room}:leases`` -- zset ``<node>|<conn>`` scored by lease expiry.
 * ``<prefix>:{room}:log`` -- list of the report's records (msgpack maps), at
   most ``settings.record_log_size``; the state hash counts the overflow in
@@ -45,8 +46,14 @@ history (redis_store.py), the schedule (redis_schedule.py), presence
 pure command, encodes each event once (`Packet.of`), then ONE Lua script
 (``redis_commit.lua``, run by EVALSHA on the room's slot) checks the version,
 stores the state, appends to the histories, writes the deadline and listing
-the outcome told into the slot's indexes and publishes. Publication happens
-inside the script, so the channel order is the commit order. On a version
+the outcome told into the slot's indexes and publishes. On one Redis
+(``redis_wait_replicas`` 0) publication happens inside the script, so the
+channel order is the commit order. With replicas (a cluster, by default) the
+script publishes nothing: the same connection then WAITs for a replica and
+runs the publish script (redis_replicated.py), so nobody hears of a commit a
+failover could lose; two processes' commits may then be published out of
+order, which sessions mend by seq (catch-up from the history, duplicates
+dropped). On a version
 conflict the command is re-run on the fresh state, with a jittered backoff, at
 most ``MAX_ATTEMPTS`` times. Within one process, transactions on one room
 queue behind a local lock, so conflicts only arise between processes. A commit
