@@ -202,6 +202,7 @@ async def test_a_master_dying_with_a_commit_its_replica_lacks_loses_nothing_anyb
     except ClientError as error:
         assert error.code == "unavailable", error
         acked = False
+    print(f"the chat in flight when its master died was {'acked' if acked else 'refused'}")
     # The dead master comes back as the new one's replica (so commits find
     # a replica again).
     await asyncio.to_thread(redis_cluster.node(master).restart)

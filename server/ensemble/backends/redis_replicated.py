@@ -58,12 +58,29 @@ class ReplicatedCommits:
         self.on_unreplicated: Callable[[], None] | None = None
         self._warned_at = -WARN_EVERY_S
         self._unwarned = 0
+        self._running: set[asyncio.Task[tuple[int, int]]] = set()
 
     async def commit(
         self, keys: list[str], args: list[Any], channel: bytes
     ) -> tuple[int, int]:
         """Run the commit script as redis_commit.lua says, then WAIT, then publish
-        its payload (``args[PAYLOAD]``) if it committed. Returns {status, version}."""
+        its payload (``args[PAYLOAD]``) if it committed. Returns {status, version}.
+
+        A caller cancelled meanwhile (its socket closed) does not stop the
+        publication of what was committed, as inside the script it could not."""
+        task = asyncio.ensure_future(self._commit(keys, args, channel))
+        self._running.add(task)
+        task.add_done_callback(self._done)
+        return await asyncio.shield(task)
+
+    def _done(self, task: asyncio.Task[tuple[int, int]]) -> None:
+        self._running.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a caller that was cancelled cannot
+
+    async def _commit(
+        self, keys: list[str], args: list[Any], channel: bytes
+    ) -> tuple[int, int]:
         state, token, payload = keys[0], args[1], args[PAYLOAD]
         quiet = [*args[:PAYLOAD], b"", *args[PAYLOAD + 1:]]
         node: tuple[str, int] | None = None
