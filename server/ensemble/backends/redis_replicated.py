@@ -19,7 +19,9 @@ acknowledgement waits for the same round trip.
 
 WAIT timing out (a replica down or slower than ``wait_ms``) does not stop the
 shard: the commit is published and acknowledged anyway, counted
-(``ensemble_redis_unreplicated_commits_total``) and logged. Such a commit is
+(``ensemble_redis_unreplicated_commits_total``) and logged. While a replica is
+down every commit of its shard waits that long (Redis times WAIT out on its
+own timer: about 100 ms at least with its default ``hz 10``). Such a commit is
 lost if its master dies before a replica has it. To refuse writes instead,
 set Redis's own ``min-replicas-to-write`` on the masters.
 
