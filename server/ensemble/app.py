@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         clock = ManualClock() if settings.test_clock else SystemClock()
     metrics = Metrics()
     backend = create_backend(settings)
+    watch_unreplicated = getattr(backend, "watch_unreplicated", None)  # Redis only
+    if watch_unreplicated is not None:
+        watch_unreplicated(metrics.unreplicated_commits.inc)
     store = Store.from_settings(
         settings.database_url, settings.data_dir, f"ensemble-{settings.node_id}"
     )

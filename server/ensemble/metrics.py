@@ -34,5 +34,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.unreplicated_commits = Counter(
+            "ensemble_redis_unreplicated_commits",
+            "Commits published and acknowledged although no replica confirmed them "
+            "within ENSEMBLE_REDIS_WAIT_MS",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -22,6 +22,16 @@ class Settings:
                           "redis+cluster://HOST:PORT[,HOST:PORT...] (a Redis Cluster) "
                           "to share rooms between processes"},
     )
+    redis_wait_replicas: int = field(
+        default=-1,
+        metadata={"help": "replicas that must have a commit before it is published and "
+                          "acknowledged (WAIT); -1: 1 on a Redis Cluster, 0 on one Redis"},
+    )
+    redis_wait_ms: int = field(
+        default=100,
+        metadata={"help": "how long a commit waits for its replicas; then it is published "
+                          "and acknowledged anyway, and counted (ms)"},
+    )
     database_url: str = field(
         default="",
         metadata={"help": "postgresql://USER@HOST/DB for people and history "

@@ -104,9 +104,22 @@ class RedisCluster:
     def node(self, port: int) -> RedisServer:
         return next(n for n in self.nodes if n.port == port)
 
+    def replica_of(self, port: int) -> RedisServer:
+        """The (first) replica of the master on `port`."""
+        master_id = self.cli(port, "cluster", "myid").strip()
+        for line in self.cli(port, "cluster", "nodes").splitlines():
+            fields = line.split()
+            if fields[3] == master_id:
+                return self.node(int(fields[1].split(":")[1].split("@")[0]))
+        raise LookupError(f"the master on {port} has no replica")
+
     def kill_master(self, port: int, timeout: float = 30) -> None:
         """SIGKILL a master and wait for its replica to take its slots over."""
         self.node(port).kill()
+        self.wait_takeover(port, timeout)
+
+    def wait_takeover(self, port: int, timeout: float = 30) -> None:
+        """Until another master serves the slots of the (dead) master on `port`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if port not in self.master_ports() and len(self.master_ports()) == self.masters:

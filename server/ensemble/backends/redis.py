@@ -15,7 +15,8 @@ tag ``{room_id}``, so on a cluster a room lives on one slot):
   ``direct:<member>``), entry id ``<seq>-0`` so ``history(after)`` is one exact
   XRANGE, trimmed to ``settings.history_size`` entries.
 * ``<prefix>:{room}:ch`` -- the shard channel: one SPUBLISH per commit, a
-  msgpack ``[deadline, [Packet.to_bytes()...]]``, in commit order.
+  msgpack ``[deadline, [Packet.to_bytes()...]]``, in commit order on one
+  Redis, in seq order give or take a swap with replicas (see Commit).
 * ``<prefix>:{room}:leases`` -- zset ``<node>|<conn>`` scored by lease expiry.
 * ``<prefix>:{room}:log`` -- list of the report's records (msgpack maps), at
   most ``settings.record_log_size``; the state hash counts the overflow in
@@ -45,8 +46,14 @@ history (redis_store.py), the schedule (redis_schedule.py), presence
 pure command, encodes each event once (`Packet.of`), then ONE Lua script
 (``redis_commit.lua``, run by EVALSHA on the room's slot) checks the version,
 stores the state, appends to the histories, writes the deadline and listing
-the outcome told into the slot's indexes and publishes. Publication happens
-inside the script, so the channel order is the commit order. On a version
+the outcome told into the slot's indexes and publishes. On one Redis
+(``redis_wait_replicas`` 0) publication happens inside the script, so the
+channel order is the commit order. With replicas (a cluster, by default) the
+script publishes nothing: the same connection then WAITs for a replica and
+runs the publish script (redis_replicated.py), so nobody hears of a commit a
+failover could lose; two processes' commits may then be published out of
+order, which sessions mend by seq (catch-up from the history, duplicates
+dropped). On a version
 conflict the command is re-run on the fresh state, with a jittered backoff, at
 most ``MAX_ATTEMPTS`` times. Within one process, transactions on one room
 queue behind a local lock, so conflicts only arise between processes. A commit
@@ -80,6 +87,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from ensemble.backends.base import Command, DeadlineListener, Listener
@@ -87,6 +95,7 @@ from ensemble.backends.redis_broker import ShardedBroker
 from ensemble.backends.redis_client import RedisClient, cluster_nodes, unavailable
 from ensemble.backends.redis_keys import DUE, LEASED, LISTED, Keys
 from ensemble.backends.redis_leases import RedisPresence
+from ensemble.backends.redis_replicated import ReplicatedCommits
 from ensemble.backends.redis_schedule import RedisSchedule
 from ensemble.backends.redis_store import RedisHistory, RedisStore
 from ensemble.core import Outcome, Room
@@ -118,8 +127,16 @@ class RedisBackend:
         self._socket_timeout = socket_timeout
         self._ping_interval = ping_interval
         self._reconnect_backoff = reconnect_backoff
+        replicas = settings.redis_wait_replicas
+        if replicas < 0:
+            replicas = 1 if self._client.clustered else 0
+        self.replicated = (
+            ReplicatedCommits(self._client, replicas=replicas, wait_ms=settings.redis_wait_ms)
+            if replicas > 0 else None
+        )
         self.store = RedisStore(self._client, history_size=settings.history_size,
-                                record_log_size=settings.record_log_size)
+                                record_log_size=settings.record_log_size,
+                                replicated=self.replicated)
         self.histories = RedisHistory(self._client)
         self.schedule = RedisSchedule(self._client)
         self.presence = RedisPresence(self._client, ttl_ms=settings.presence_ttl_ms)
@@ -168,6 +185,11 @@ class RedisBackend:
         except Exception:  # any failure means "not ready"
             return False
         return marker is not None and marker == self._run_id
+
+    def watch_unreplicated(self, count: Callable[[], None]) -> None:
+        """`count()` for each commit acknowledged before a replica had it."""
+        if self.replicated is not None:
+            self.replicated.on_unreplicated = count
 
     async def continuity(self) -> bool:
         """A run marker, written once (SET NX) by the first process on an empty

@@ -3,6 +3,7 @@ Cluster, the Lua scripts, error mapping, and the per-slot index scan."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from ensemble.backends.redis_broker import Address, Topology
 from ensemble.backends.redis_keys import INDEXES, Keys
 
 SCRIPTS = Path(__file__).parent
-SCRIPT_NAMES = ("commit", "presence", "claim", "delete")
+SCRIPT_NAMES = ("commit", "publish", "presence", "claim", "delete")
 # Replies that mean "this Redis cannot serve now", not "the request is wrong".
 UNAVAILABLE_REPLIES = (
     "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "BUSY", "MOVED", "ASK",
@@ -143,6 +144,73 @@ class RedisClient:
     async def script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
         with unavailable():
             return await self._scripts[name](keys=keys, args=args)
+
+    def script_code(self, name: str) -> tuple[str, bytes]:
+        """A script's SHA1 and its source (for EVALSHA, or EVAL when not loaded)."""
+        script = self._scripts[name]
+        return script.sha, script.script
+
+    async def on_owner(
+        self, key: str, commands: list[tuple[Any, ...]], *, read_timeout: float,
+        node: Address | None = None,
+    ) -> list[Any]:
+        """Send `commands` in one round trip over ONE connection to the master of
+        `key`'s slot (or to `node`, after an ASK), and read their replies; a
+        reply that is an error is returned, not raised. One connection, so that
+        a WAIT among them counts the writes of the commands before it.
+
+        A connection failure raises BackendUnavailable (the connection is
+        dropped and, on a cluster, the slot map reloaded)."""
+        redis = self.redis
+        if self.clustered:
+            with unavailable():
+                await redis.initialize()  # a no-op once the slot map is read
+                owner = (redis.get_node(host=node[0], port=node[1]) if node
+                         else redis.get_node_from_key(key))
+            if owner is None:
+                raise BackendUnavailable(f"redis cluster: no node {node} for {key}")
+            with unavailable():
+                connection = owner.acquire_connection()
+
+            async def release(connection: Any) -> None:
+                owner.release(connection)
+        else:
+            with unavailable():
+                connection = await redis.connection_pool.get_connection()
+            release = redis.connection_pool.release
+
+        replies: list[Any] = []
+        try:
+            with unavailable():
+                await connection.send_packed_command(connection.pack_commands(commands))
+                for _ in commands:
+                    try:
+                        reply = await connection.read_response(timeout=read_timeout)
+                    except ResponseError as error:
+                        reply = error
+                    if reply is None:  # read_timeout passed (nothing is a reply here)
+                        raise RedisTimeoutError(f"no reply within {read_timeout} s")
+                    replies.append(reply)
+        except BaseException as error:
+            await connection.disconnect(nowait=True)  # replies may be pending: not reused
+            await release(connection)
+            if self.clustered and not isinstance(error, asyncio.CancelledError):
+                await self._reload_slots(owner.name)
+            raise
+        await release(connection)
+        return replies
+
+    async def _reload_slots(self, failed: str) -> None:
+        """After a connection to `failed` broke: read the slot map again (as
+        RedisCluster does for its own commands), that node asked last."""
+        nodes = self.redis.nodes_manager
+        nodes.move_node_to_end_of_cached_nodes(failed)
+        with contextlib.suppress(Exception):  # the next command tries again
+            await nodes.initialize()
+
+    async def follow_moved(self, error: ResponseError) -> None:
+        """A MOVED reply: the slot map learns the slot's new owner."""
+        await self.redis.nodes_manager.move_slot(error)
 
     # -- the per-slot indexes ----------------------------------------------------
 

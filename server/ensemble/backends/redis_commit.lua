@@ -16,6 +16,7 @@
 -- ARGV[7] "1" listed publicly, "0" not
 -- ARGV[8] history size          ARGV[9] shard channel
 -- ARGV[10] publication payload (msgpack [deadline, [packet...]]) or "" for none
+--          (also "" when the caller publishes after WAIT: redis_publish.lua)
 -- ARGV[11] record log size      ARGV[12] number of records n
 -- ARGV[13..12+n] records, then per packet: stream entry id, packet bytes
 -- ARGV[#ARGV] the last moment (ms, Redis's clock) this commit may still be made
@@ -36,6 +37,9 @@ else
   end
   if tonumber(current) ~= expected then
     if redis.call('HGET', KEYS[1], 'c') == ARGV[2] then
+      -- Written again (same value): a WAIT that follows on this connection
+      -- then waits for the replicas to have the commit this resend found.
+      redis.call('HSET', KEYS[1], 'c', ARGV[2])
       return {2, tonumber(current)}
     end
     return {0, tonumber(current)}

@@ -16,6 +16,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from ensemble.backends.base import BackendUnavailable, Command
 from ensemble.backends.redis_client import RedisClient, unavailable
 from ensemble.backends.redis_keys import DUE, INDEXES, LISTED
+from ensemble.backends.redis_replicated import ReplicatedCommits
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
 from ensemble.core import Outcome, Room, RoomGone
 from ensemble.core.state import RoomState
@@ -30,8 +31,14 @@ COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2
 
 
 class RedisStore:
-    def __init__(self, client: RedisClient, *, history_size: int, record_log_size: int) -> None:
+    def __init__(
+        self, client: RedisClient, *, history_size: int, record_log_size: int,
+        replicated: ReplicatedCommits | None = None,
+    ) -> None:
         self._client = client
+        # None: the script publishes (one Redis without replicas); else
+        # published after a replica has the commit (redis_replicated.py).
+        self._replicated = replicated
         self._keys = client.keys
         self._history_size = history_size
         self._record_log_size = record_log_size
@@ -174,7 +181,10 @@ class RedisStore:
         args.append(int((time.time() + window) * 1000))
         for attempt in range(RESENDS):
             try:
-                status, version = await self._client.script("commit", keys, args)
+                if self._replicated is None:
+                    status, version = await self._client.script("commit", keys, args)
+                else:
+                    status, version = await self._replicated.commit(keys, args, args[8])
                 break
             except BackendUnavailable:
                 if attempt == RESENDS - 1 or time.monotonic() - started >= window:
