@@ -144,3 +144,10 @@ async def test_outsiders_unknown_sessions_and_other_groups_sessions_are_refused(
     path = f"/api/groups/{ours['group_id']}/sessions/{our_room}"
     assert (await http.get(path)).status_code == 401
     assert (await http.get(path, headers={"Authorization": "Bearer nope"})).status_code == 401
+
+
+async def test_the_report_page_is_served_with_a_content_security_policy(http):
+    reply = await http.get("/g/g_0000000000/s/r_abc")
+    assert reply.status_code == 200
+    assert "script-src 'self'" in reply.headers["content-security-policy"]
+    assert 'src="/static/js/group-session.js"' in reply.text
