@@ -55,6 +55,7 @@ export const createGroup = (key, group) => call("POST", "/api/groups", { hostKey
 // No door: a public group.
 export const joinGroup = (key, id, door) => call("POST", `${g(id)}/members`, { hostKey: key, body: door });
 export const getGroup = (key, id, cursor) => call("GET", g(id), { hostKey: key, query: { cursor } });
+export const getGroupSession = (key, id, roomId) => call("GET", `${g(id)}/sessions/${encodeURIComponent(roomId)}`, { hostKey: key });
 export const startGroupSession = (key, id) => call("POST", `${g(id)}/sessions`, { hostKey: key });
 export const getBoard = (key, id) => call("GET", `${g(id)}/board`, { hostKey: key });
 export const setBoard = (key, id, optIn) => call("PUT", `${g(id)}/board`, { hostKey: key, body: { opt_in: optIn } });

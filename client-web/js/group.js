@@ -1,6 +1,7 @@
 // The group page: next session, start (mentors) or join today's session,
 // the opt-in board, the people (mentors open each person's page), past
-// sessions. An invite or mentor link (#invite=… / #mentor_key=…) joins.
+// sessions (each opens its report). An invite or mentor link
+// (#invite=… / #mentor_key=…) joins.
 
 import { $, el, copyText, fill } from "./dom.js";
 import { getBoard, getGroup, joinGroup, setBoard, startGroupSession } from "./api.js";
@@ -20,6 +21,10 @@ function notice(text) {
 
 function roomLink(roomId) {
   return `/r/${encodeURIComponent(roomId)}#group=${encodeURIComponent(groupId)}`;
+}
+
+function reportLink(roomId) {
+  return `/g/${encodeURIComponent(groupId)}/s/${encodeURIComponent(roomId)}`;
 }
 
 async function joinFromLink() {
@@ -43,7 +48,10 @@ function renderBoard(board) {
 function renderPast() {
   fill($("#past"), past.length
     ? past.map((s) => el("li", { class: "past-session" },
-      el("span", {}, `${s.title} · ${when(s.started_at)}`), el("span", { class: "muted" }, `${s.present} present`),
+      // Its report (kept in the history; the server filters it for this person).
+      el("a", { class: "session-report", href: reportLink(s.room_id), dataset: { room: s.room_id } },
+        `${s.title} · ${when(s.started_at)}`),
+      el("span", { class: "muted" }, `${s.present} present`),
       // Mentors only (the server sends notes to mentors alone).
       s.notes?.length ? el("ul", { class: "notes" }, s.notes.map((n) => el("li", {}, `${n.from_name}: ${n.text}`))) : null))
     : el("li", { class: "muted" }, "No session yet."));

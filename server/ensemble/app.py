@@ -148,6 +148,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/api/groups/{group_id}", groups.get, methods=["GET"]),
         Route("/api/groups/{group_id}/members", groups.join, methods=["POST"]),
         Route("/api/groups/{group_id}/sessions", groups.start_session, methods=["POST"]),
+        Route("/api/groups/{group_id}/sessions/{room_id}", groups.session_report,
+              methods=["GET"]),
         Route("/api/groups/{group_id}/board", groups.put_board, methods=["PUT"]),
         Route("/api/groups/{group_id}/board", groups.get_board, methods=["GET"]),
         Route("/api/groups/{group_id}/people/{person_id}", groups.person, methods=["GET"]),
@@ -160,6 +162,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/me", page("me.html")),
         Route("/g/{group_id}", page("group.html")),
         Route("/g/{group_id}/p/{person_id}", page("person.html")),
+        Route("/g/{group_id}/s/{room_id}", page("group-session.html")),
         Mount("/static", StaticFiles(directory=CLIENT_DIR, check_dir=False), name="static"),
         Mount("/vendor/msgpack", StaticFiles(directory=MSGPACK_DIR, check_dir=False)),
     ]

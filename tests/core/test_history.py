@@ -12,6 +12,7 @@ from ensemble.core.history import (
     EARLY_MS,
     board,
     goals_kept_ratio,
+    group_report,
     group_streak,
     local_day,
     member_group_streak,
@@ -266,3 +267,39 @@ def test_the_group_streak_keeps_that_groups_sessions_only():
     # With Thursday held elsewhere only, the next slot opening breaks it.
     assert member_group_streak(ours + theirs, group, UTC, ms(PARIS, 2026, 3, 30, 19))[
         "count"] == 0
+
+
+def kept_record(person_id: str, name: str, role: str, feedback=()) -> dict:
+    return {"person_id": person_id, "name": name, "role": role, "present_ms": 60_000,
+            "focus_ms": 30_000, "goals": [{"text": f"{name}'s goal", "result": None, "note": ""}],
+            "turns": [{"ms": 5_000}], "feedback": list(feedback), "reactions": {"👏": 1}}
+
+
+def comment(text: str, private: bool) -> dict:
+    return {"from_name": "Mira", "text": text, "private": private, "at": 1, "anchor": {}}
+
+
+def test_a_group_report_shows_each_reader_what_their_role_allows():
+    kept = {"room_id": "r_1", "group_id": "g_1", "title": "T", "started_at": 1, "ended_at": 2,
+            "present": 4, "notes": [{"from_name": "Mira", "text": "n", "at": 1, "anchor": {}}]}
+    records = [
+        kept_record("p_b", "Bo", "participant", [comment("to Bo", True)]),
+        kept_record("p_a", "Ana", "participant", [comment("all", False), comment("to Ana", True)]),
+        kept_record("p_m", "Mira", "mentor"),
+    ]
+
+    def texts(report: dict) -> dict[str, list[str]]:
+        return {f["name"]: [c["text"] for c in f["comments"]] for f in report["feedback"]}
+
+    ana = group_report(kept, records, "p_a", mentor=False)
+    assert [a["name"] for a in ana["attendance"]] == ["Mira", "Ana", "Bo"]  # mentors first
+    assert ana["room"] == {"id": "r_1", "group_id": "g_1", "title": "T", "started_at": 1,
+                           "ended_at": 2, "present": 4}
+    assert texts(ana) == {"Mira": [], "Ana": ["all", "to Ana"], "Bo": []}
+    assert "notes" not in ana and ana["role"] == "participant"
+    assert [g["text"] for g in ana["goals"]] == ["Mira's goal", "Ana's goal", "Bo's goal"]
+    bo = group_report(kept, records, "p_b", mentor=False)
+    assert texts(bo) == {"Mira": [], "Ana": ["all"], "Bo": ["to Bo"]}
+    mira = group_report(kept, records, "p_m", mentor=True)
+    assert texts(mira) == {"Mira": [], "Ana": ["all", "to Ana"], "Bo": ["to Bo"]}
+    assert mira["notes"] == kept["notes"] and mira["role"] == "mentor"

@@ -156,6 +156,48 @@ def archive_records(report: Mapping[str, Any]) -> tuple[dict[str, Any], list[dic
     return session, list(people.values())
 
 
+def group_report(
+    session: Mapping[str, Any], records: Iterable[Mapping[str, Any]], viewer_id: str,
+    mentor: bool,
+) -> dict[str, Any]:
+    """A kept session of a group as one of its members reads it, shaped like
+    the room's report (by person, not by member: guests are not kept).
+
+    `records`: each person's kept record with their `name`. Everyone reads
+    the public part; a private comment only its target and the group's
+    mentors (`mentor`); the mentors-only notes only the mentors.
+    """
+    people = sorted(records, key=lambda r: (r["role"] != "mentor", r["name"], r["person_id"]))
+
+    def who(r: Mapping[str, Any]) -> dict[str, Any]:
+        return {"person_id": r["person_id"], "name": r["name"]}
+
+    def readable(r: Mapping[str, Any], comment: Mapping[str, Any]) -> bool:
+        return not comment["private"] or mentor or r["person_id"] == viewer_id
+
+    report: dict[str, Any] = {
+        "room": {k: session[k] for k in ("title", "group_id", "started_at", "ended_at",
+                                         "present")} | {"id": session["room_id"]},
+        "role": "mentor" if mentor else "participant",
+        "attendance": [who(r) | {"role": r["role"], "present_ms": r["present_ms"],
+                                 "focus_ms": r["focus_ms"]} for r in people],
+        "goals": [who(r) | {"text": g["text"], "result": g["result"], "note": g["note"]}
+                  for r in people for g in r["goals"]],
+        "turns": [who(r) | {"ms": t["ms"]} for r in people for t in r["turns"]],
+        "feedback": [
+            who(r) | {
+                "comments": [{k: c[k] for k in ("from_name", "text", "private", "at", "anchor")}
+                             for c in r["feedback"] if readable(r, c)],
+                "reactions": dict(r["reactions"]),
+            }
+            for r in people
+        ],
+    }
+    if mentor:
+        report["notes"] = list(session["notes"])
+    return report
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

@@ -117,6 +117,30 @@ class Archive:
             following = position(last["started_at"], last["room_id"])
         return page, following
 
+    async def kept_session(
+        self, room_id: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """One kept session and every person's record of it, each with the
+        person's name now; None when the room was never kept.
+
+        Unfiltered: private comments and mentors' notes are in it, for the
+        caller to keep from whoever may not read them (`core.history.group_report`).
+        """
+        records_query = (
+            sa.select(attendances, people.c.name)
+            .join(people, people.c.id == attendances.c.person_id)
+            .where(attendances.c.room_id == room_id)
+            .order_by(attendances.c.person_id)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(
+                sa.select(sessions).where(sessions.c.room_id == room_id)
+            )).first()
+            if row is None:
+                return None
+            records = [dict(r) for r in (await conn.execute(records_query)).mappings().all()]
+        return dict(row._mapping), records
+
     async def all_of(self, person_id: str) -> list[dict[str, Any]]:
         """What the totals and streak of a person need: every session, compactly."""
         query = sa.select(

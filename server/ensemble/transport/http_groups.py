@@ -2,8 +2,9 @@
 
 Every route but the public listing is authorised by a person key, then by
 the person's role in the group, decided here per request: members read the
-group; mentors also get its keys, start sessions and read each person's
-history in the group.
+group and its kept sessions' reports; mentors also get its keys, start
+sessions, read each person's history in the group, and read the private
+comments and mentors-only notes of its sessions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ensemble.core.errors import Forbidden, Unauthorized
 from ensemble.core.history import (
     board,
     goals_kept_ratio,
+    group_report,
     member_group_streak,
     next_session_at,
     person_streak,
@@ -294,6 +296,20 @@ class GroupsApi:
             "sessions": [history_entry(r) for r in rows],
             "next": None if following is None else cursor_for(following),
         })
+
+    async def session_report(self, request: Request) -> Response:
+        """A kept session of the group, filtered for the caller (`group_report`)."""
+        try:
+            person, group, membership = await self._member(request)
+            kept = await self.store.archive.kept_session(request.path_params["room_id"])
+            if kept is None or kept[0]["group_id"] != group["id"]:
+                raise NotFound("no such session in this group")
+            session, records = kept
+        except Exception as exc:
+            return fail(exc)
+        return JSONResponse(
+            group_report(session, records, person.id, membership["role"] == MENTOR)
+        )
 
 
 def _same(given: str, expected: str) -> bool:
