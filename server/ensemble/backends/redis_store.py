@@ -44,10 +44,12 @@ class RedisStore:
         self._record_log_size = record_log_size
         self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        # room id -> (version, state bytes) this process committed last. A command
-        # starts from it without reading Redis; if another process committed
-        # since, the script's version check refuses and the room is read again.
-        self._known: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        # room id -> (version, state bytes, Room) as this process committed it
+        # last. A command runs on that Room without reading or decoding (as on
+        # the memory backend); if another process committed since, the script's
+        # version check refuses and the room is read again. A command that
+        # fails drops it (the Room may be half changed).
+        self._known: OrderedDict[str, tuple[int, bytes, Room]] = OrderedDict()
 
     def _key(self, room_id: str, name: str) -> str:
         return self._keys.room(room_id, name)
@@ -86,9 +88,9 @@ class RedisStore:
         for attempt in range(MAX_ATTEMPTS):
             if known is None:
                 data, version = await self._read(room_id)
+                room = Room(load_state(data))
             else:
-                version, data = known
-            room = Room(load_state(data))
+                version, data, room = known
             outcome = command(room)
             # Encoded before the commit: if this raises, nothing is written.
             packets = [Packet.of(event) for event in outcome.events]
@@ -97,13 +99,13 @@ class RedisStore:
                 # Nothing to write, so no version check by the script: a refusal
                 # judged on the remembered copy holds only if that copy is current.
                 if known is None or await self._version(room_id) == version:
-                    self._remember(room_id, version, data)
+                    self._remember(room_id, version, data, room)
                     return outcome
                 known = None
                 continue
             status, _ = await self._write(room.state, outcome, version, packets, state)
             if status == COMMITTED:
-                self._remember(room_id, version + 1, state)
+                self._remember(room_id, version + 1, state, room)
                 return outcome
             if status == ALREADY:
                 return outcome
@@ -128,8 +130,8 @@ class RedisStore:
             version = await self._client.redis.hget(self._key(room_id, "state"), "v")
         return None if version is None else int(version)
 
-    def _remember(self, room_id: str, version: int, state: bytes) -> None:
-        self._known[room_id] = (version, state)
+    def _remember(self, room_id: str, version: int, state: bytes, room: Room) -> None:
+        self._known[room_id] = (version, state, room)
         if len(self._known) > KNOWN_ROOMS:
             self._known.popitem(last=False)
 
