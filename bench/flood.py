@@ -4,6 +4,7 @@ the room's commits must not slow down and the server must not keep growing.
     .venv/bin/python bench/flood.py --minutes 3
     .venv/bin/python bench/flood.py --minutes 3 --redis
     .venv/bin/python bench/flood.py --minutes 3 --record-log-size 1000
+    .venv/bin/python bench/flood.py --minutes 1 --record-quota 200
 
 It starts one `ensemble serve` process (on Redis with --redis) on a free
 loopback port, with the server's default limits, and one room: a mentor, the
@@ -17,8 +18,14 @@ time. Every member reads its events. Every 30 s it prints the server's RSS
 round trip and how many comments were acked or refused. At the end it fetches
 the report (`GET /api/rooms/{id}/report` with the host key) and prints its
 size, how long it took and its `truncated` field: the room keeps at most
-`ENSEMBLE_RECORD_LOG_SIZE` report records (default 5000; PROTOCOL.md §10),
-which the flood reaches after record_log_size / rate seconds.
+`ENSEMBLE_RECORD_LOG_SIZE` report records (default 10000; PROTOCOL.md §10),
+and at most `ENSEMBLE_RECORD_QUOTA_PER_MEMBER` of one member's (default 1000),
+which the flood reaches after quota / rate seconds.
+
+Meanwhile the other members keep writing records: every 2 s the mentor
+comments on the target, and every 5 s the target sets a goal and checks out.
+The last line says whether the report holds all of those that were acked
+(complete) or not: the flooder's excess must cost only the flooder.
 """
 
 from __future__ import annotations
@@ -59,6 +66,8 @@ async def run(args: argparse.Namespace) -> int:
         env = {}
         if args.record_log_size:
             env["ENSEMBLE_RECORD_LOG_SIZE"] = str(args.record_log_size)
+        if args.record_quota:
+            env["ENSEMBLE_RECORD_QUOTA_PER_MEMBER"] = str(args.record_quota)
         port = free_port()
         log = Path(tempfile.gettempdir()) / f"ensemble-{port}.log"
         offset = log_offset(log)
@@ -107,7 +116,8 @@ async def flood(args: argparse.Namespace, server: ServerProcess, redis: RedisSer
         mode = "Redis" if redis else "memory"
         print(f"flood: 1 process on {mode}, {args.rate:g} comments/s of {COMMENT_CHARS} chars "
               f"({'private' if args.private else 'public'}) for {args.minutes:g} min; record log "
-              f"{args.record_log_size or 'default (5000)'}; server pid {pid}", flush=True)
+              f"{args.record_log_size or 'default (10000)'}, quota per member "
+              f"{args.record_quota or 'default (1000)'}; server pid {pid}", flush=True)
         print(f"  {'t (s)':>5}  {'RSS MB':>7}  {'redis MB':>8}  {'probe ms p50/p99/max':>22}  "
               f"{'comment ms p50/p99':>18}  {'acked':>6}  {'total':>7}  refused", flush=True)
         rss_start = rss_mb(pid)
@@ -166,6 +176,26 @@ async def flood(args: argparse.Namespace, server: ServerProcess, redis: RedisSer
                 except (ClientError, TimeoutError, ConnectionLost, Closed) as exc:
                     outcomes[f"probe {type(exc).__name__}"] += 1
 
+        # The other members' records, acked: the report must hold every one.
+        others = Counter[str]()
+
+        async def other_members() -> None:
+            for n in itertools.count():
+                at = start + 1 + n * 2
+                if at >= end:
+                    return
+                await asyncio.sleep(max(0.0, at - time.perf_counter()))
+                try:
+                    await mentor.request("comment.send", timeout=30, text=f"mentor {n}",
+                                         to=target.member_id)
+                    others["mentor comments"] += 1
+                    if n % 5 == 0:
+                        await target.request("goal.set", timeout=30, text=f"goal {n}")
+                        await target.request("goal.check", timeout=30, result="done")
+                        others["check-outs"] += 1
+                except (ClientError, TimeoutError, ConnectionLost, Closed) as exc:
+                    outcomes[f"others {type(exc).__name__}"] += 1
+
         def window_line(t: float) -> None:
             nonlocal window_acked
             window = sorted(probes)
@@ -189,7 +219,7 @@ async def flood(args: argparse.Namespace, server: ServerProcess, redis: RedisSer
                 window_line(w * WINDOW_S)
 
         ticker = asyncio.create_task(every_window())
-        await asyncio.gather(send_flood(), probe())
+        await asyncio.gather(send_flood(), probe(), other_members())
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
@@ -211,6 +241,17 @@ async def flood(args: argparse.Namespace, server: ServerProcess, redis: RedisSer
               f"({received['comment']:,} comments)")
         print(f"server RSS MB: start {rss_start or 0:.1f}, end {rss_end:.1f} (after the report), "
               f"max {max([*rss_series, rss_end]):.1f}")
+        kept = Counter[str]()
+        for f in report["feedback"]:
+            if f["member_id"] == target.member_id:
+                kept["mentor comments"] = sum(c["from"] == mentor.member_id
+                                              for c in f["comments"])
+        kept["check-outs"] = sum(g["member_id"] == target.member_id and g["result"] is not None
+                                 for g in report["goals"])
+        complete = all(kept[k] >= n for k, n in others.items())
+        print(f"other members' records: {'complete' if complete else 'INCOMPLETE'} ("
+              + ", ".join(f"{k} {kept[k]} of {n} in the report" for k, n in others.items())
+              + ")")
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -230,7 +271,10 @@ def main() -> None:
                         help="comments per second (the server's default limit is 20)")
     parser.add_argument("--private", action="store_true", help="private comments")
     parser.add_argument("--record-log-size", type=int, default=0,
-                        help="ENSEMBLE_RECORD_LOG_SIZE for the server (default: its own, 5000)")
+                        help="ENSEMBLE_RECORD_LOG_SIZE for the server (default: its own, 10000)")
+    parser.add_argument("--record-quota", type=int, default=0,
+                        help="ENSEMBLE_RECORD_QUOTA_PER_MEMBER for the server "
+                             "(default: its own, 1000)")
     sys.exit(asyncio.run(run(parser.parse_args())))
 
 

@@ -189,8 +189,8 @@ class RoomService:
 
     async def full_report(self, room: Room) -> dict[str, Any]:
         """The session report: the room's state and its record log."""
-        records, dropped = await self.backend.records(room.state.id)
-        return room.report(self.clock.now_ms(), records, dropped)
+        log = await self.backend.records(room.state.id)
+        return room.report(self.clock.now_ms(), log.records, log.dropped, log.dropped_by_member)
 
     # -- commands --------------------------------------------------------------
 

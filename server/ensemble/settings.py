@@ -66,8 +66,13 @@ class Settings:
     )
     history_size: int = field(default=1000, metadata={"help": "events kept per stream"})
     record_log_size: int = field(
-        default=5000,
+        default=10_000,
         metadata={"help": "report records (goals, turns, comments, ...) kept per room"},
+    )
+    record_quota_per_member: int = field(
+        default=1000,
+        metadata={"help": "report records kept per member in a room's record log; a "
+                          "member's records past it are dropped and counted"},
     )
     max_members: int = field(default=500, metadata={"help": "members present in one room"})
     max_conns_per_member: int = field(

@@ -235,9 +235,48 @@ async def test_the_report_says_when_its_record_log_overflowed():
                                      headers={"Authorization": f"Bearer {room['host_key']}"}))
         body = report.json()
         schema.validate(body, "http", "report")
-        assert body["truncated"] == {"records_dropped": 3}
+        assert body["truncated"] == {"records_dropped": 3,
+                                     "dropped_by_member": {mia.member_id: 3}}
         comments = next(f for f in body["feedback"] if f["name"] == "Pat")["comments"]
         assert [c["text"] for c in comments] == [f"note {i}" for i in range(5)]
+    finally:
+        await rooms.close()
+        server.stop()
+
+
+async def test_a_flooder_past_their_record_quota_leaves_the_others_records_complete():
+    server = start_server(env={"ENSEMBLE_RECORD_QUOTA_PER_MEMBER": "5"})
+    rooms = Rooms(server)
+    try:
+        room = await rooms.create()
+        mia = await rooms.join(room, "Mia", mentor=True)
+        pat = await rooms.join(room, "Pat")
+        sam = await rooms.join(room, "Sam")
+        await sam.request("goal.set", text="two octaves")
+        # Pat floods comments at Sam (within the rate limit's burst): five kept.
+        for i in range(30):
+            await pat.request("comment.send", text=f"flood {i}", to=sam.member_id)
+        await sam.request("goal.check", result="done", note="clean")
+        await sam.request("comment.send", text="thanks", to=pat.member_id)
+        await mia.request("comment.send", text="steady tempo", to=sam.member_id)
+        await mia.request("note.mentors", text="Pat floods")
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            report = (await http.get(f"/api/rooms/{room['room_id']}/report",
+                                     headers={"Authorization": f"Bearer {room['host_key']}"}))
+        body = report.json()
+        schema.validate(body, "http", "report")
+        assert body["truncated"] == {"records_dropped": 25,
+                                     "dropped_by_member": {pat.member_id: 25}}
+        assert [(g["name"], g["result"], g["note"]) for g in body["goals"]] == [
+            ("Sam", "done", "clean")]
+        received = {f["name"]: [(c["from_name"], c["text"]) for c in f["comments"]]
+                    for f in body["feedback"]}
+        assert received == {
+            "Mia": [],
+            "Pat": [("Sam", "thanks")],
+            "Sam": [*(("Pat", f"flood {i}") for i in range(5)), ("Mia", "steady tempo")],
+        }
+        assert [n["text"] for n in body["notes"]] == ["Pat floods"]
     finally:
         await rooms.close()
         server.stop()

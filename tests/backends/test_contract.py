@@ -215,7 +215,7 @@ async def test_a_closed_room_is_due_at_its_expiry_and_deleted_without_a_trace(ba
         assert await backend.recent(room_id, key, 10) == []
     assert await backend.next_deadline() is None
     assert room_id not in {r["room_id"] for r in await backend.list_rooms()}
-    assert await backend.records(room_id) == ([], 0)
+    assert await backend.records(room_id) == ([], 0, {})
     with pytest.raises(NotFound):
         await backend.transact(room_id, tick(T0 + 12_000))
     await backend.delete_room(room_id)  # idempotent
@@ -239,19 +239,81 @@ async def test_report_records_are_kept_in_commit_order_and_bounded(backend_facto
             room_id, request("m", "comment.send", {"text": f"c{i}", "to": "p"})
         )
     await backend.transact(room_id, request("m", "reaction.send", {"emoji": "👏", "to": "p"}))
-    records, dropped = await backend.records(room_id)
+    records, dropped, dropped_by = await backend.records(room_id)
     assert [r.get("text", r["kind"]) for r in records] == ["c0", "c1", "c2", "c3", "reaction"]
-    assert dropped == 0
+    assert dropped == 0 and dropped_by == {}
     # Past the bound, records are counted, not kept; the state never holds them.
     text = "one comment past the bound"  # (not "c4": random ids may hold that)
     await backend.transact(room_id, request("m", "comment.send", {"text": text, "to": "p"}))
-    records, dropped = await backend.records(room_id)
-    assert len(records) == 5 and dropped == 1
+    records, dropped, dropped_by = await backend.records(room_id)
+    assert len(records) == 5 and dropped == 1 and dropped_by == {"m": 1}
     room = await backend.load_room(room_id)
     assert room is not None
     assert text not in str(room.state.to_dict())
-    report = room.report(T0, records, dropped)
-    assert report["truncated"] == {"records_dropped": 1}
+    report = room.report(T0, records, dropped, dropped_by)
+    assert report["truncated"] == {"records_dropped": 1, "dropped_by_member": {"m": 1}}
+
+
+async def test_a_member_past_their_record_quota_loses_only_their_own_records(backend_factory):
+    backend = await backend_factory(record_log_size=20, record_quota_per_member=3)
+    room_id = await room_with_mentor(backend)
+    await backend.transact(room_id, join("p"))
+    await backend.transact(room_id, join("q"))
+    await backend.transact(room_id, request("q", "goal.set", {"text": "scales"}))
+    # "p" floods: three comments kept, the rest (and a reaction) dropped and counted.
+    for i in range(6):
+        await backend.transact(room_id, request("p", "comment.send", {"text": f"p{i}", "to": "q"}))
+    await backend.transact(room_id, request("p", "reaction.send", {"emoji": "👏", "to": "q"}))
+    # The others' records after the flood are all kept: a check-out ("member_id"),
+    # a comment, a mentor's comment and note ("by"), also several in one commit.
+    await backend.transact(room_id, request("q", "goal.check", {"result": "done"}))
+    await backend.transact(room_id, request("q", "comment.send", {"text": "q0", "to": "p"}))
+    await backend.transact(room_id, request("m", "comment.send", {"text": "m0", "to": "p"}))
+    await backend.transact(room_id, request("m", "note.mentors", {"text": "m1"}))
+    records, dropped, dropped_by = await backend.records(room_id)
+    assert [(r["kind"], r.get("text")) for r in records] == [
+        ("comment", "p0"), ("comment", "p1"), ("comment", "p2"),
+        ("goal", "scales"), ("comment", "q0"), ("comment", "m0"), ("note", "m1"),
+    ]
+    assert dropped == 4 and dropped_by == {"p": 4}
+    # The quota holds across commits and for every kind of record.
+    await backend.transact(room_id, request("p", "goal.set", {"text": "flood"}))
+    await backend.transact(room_id, request("p", "goal.check", {"result": "missed"}))
+    assert (await backend.records(room_id))[1:] == (5, {"p": 5})
+
+    room = await backend.load_room(room_id)
+    assert room is not None
+    log = await backend.records(room_id)
+    report = room.report(T0, log.records, log.dropped, log.dropped_by_member)
+    assert report["truncated"] == {"records_dropped": 5, "dropped_by_member": {"p": 5}}
+    assert [g["member_id"] for g in report["goals"] if g["result"]] == ["q", "p"]  # p's: state
+    received = {f["member_id"]: [c["text"] for c in f["comments"]] for f in report["feedback"]}
+    assert received == {"m": [], "p": ["q0", "m0"], "q": ["p0", "p1", "p2"]}
+    assert [n["text"] for n in report["notes"]] == ["m1"]
+
+    await backend.delete_room(room_id)
+    assert await backend.records(room_id) == ([], 0, {})
+    # A room made again under the same id starts with every quota whole.
+    room = new_room(room_id=room_id)
+    await backend.create_room(room.state, room.opening())
+    await backend.transact(room_id, join("p"))
+    await backend.transact(room_id, join("q"))
+    for i in range(3):
+        await backend.transact(room_id, request("p", "comment.send", {"text": f"p{i}", "to": "q"}))
+    assert [r["text"] for r in (await backend.records(room_id)).records] == ["p0", "p1", "p2"]
+
+
+async def test_the_room_wide_bound_holds_under_the_quota_and_counts_per_author(backend_factory):
+    backend = await backend_factory(record_log_size=4, record_quota_per_member=3)
+    room_id = await room_with_mentor(backend)
+    await backend.transact(room_id, join("p"))
+    for who, to in (("p", "m"), ("m", "p")):
+        for i in range(3):
+            await backend.transact(room_id, request(who, "comment.send",
+                                                    {"text": f"{who}{i}", "to": to}))
+    records, dropped, dropped_by = await backend.records(room_id)
+    assert [r["text"] for r in records] == ["p0", "p1", "p2", "m0"]
+    assert dropped == 2 and dropped_by == {"m": 2}
 
 
 async def test_refused_command_still_commits_catch_up_events(backend_factory):

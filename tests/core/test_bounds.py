@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgpack
 
+from ensemble.core import record_author
 from ensemble.core.state import Limits
 from tests.core.helpers import RoomDriver
 
@@ -109,3 +110,36 @@ def test_a_member_coming_back_keeps_the_room_open():
     d.connect(pat)  # back after the grace period, within the idle time
     d.advance(10_000)
     assert not d.room.closed and d.room.next_deadline() is None
+
+
+def test_every_record_counts_against_the_member_it_comes_from():
+    """The record log's quota per member (backends) counts each record against
+    `record_author`: who wrote it, else the member it is about; never nobody."""
+    d = RoomDriver(grace_ms=1000)
+    mia, pat, sam = d.join("Mia", "mentor"), d.join("Pat"), d.join("Sam")
+    d.do(mia, "turns.config", mode="round_robin")
+    d.do(sam, "comment.send", text="hi", to=pat)
+    d.do(mia, "reaction.send", emoji="👏", to=sam)
+    d.do(mia, "note.mentors", text="note")
+    d.do(pat, "goal.set", text="scales")
+    d.do(pat, "goal.check", result="done")
+    d.now += 10
+    d.do(mia, "turn.next")
+    d.disconnect(*d.conns(sam))
+    d.advance(2000)
+    authors = [(r["kind"], record_author(r)) for r in d.records]
+    assert {"comment", "reaction", "note", "goal", "turn", "attendance"} <= {k for k, _ in authors}
+    assert ("comment", sam) in authors and ("reaction", mia) in authors
+    assert ("note", mia) in authors and ("goal", pat) in authors
+    assert ("attendance", sam) in authors
+    assert all(author in (mia, pat, sam) for _, author in authors)
+    assert record_author({"kind": "other"}) is None
+
+
+def test_the_report_names_whose_records_were_dropped():
+    d = RoomDriver()
+    mia, pat = d.join("Mia", "mentor"), d.join("Pat")
+    d.do(mia, "comment.send", text="kept", to=pat)
+    assert "truncated" not in d.room.report(d.now, d.records)
+    report = d.room.report(d.now, d.records, 7, {pat: 6, mia: 1})
+    assert report["truncated"] == {"records_dropped": 7, "dropped_by_member": {mia: 1, pat: 6}}

@@ -14,9 +14,10 @@ deadline, listing); it never asks the core anything.
   state and then, in ONE step: checks nobody committed in between (retrying
   the command on the fresh state if somebody did), stores the new state,
   appends the events to their bounded histories and the outcome's report
-  records to the room's record log, records the room's next deadline and
-  publishes the events. So the order of publication is the order
-  of commits, and seqs are gapless in history and on the channel.
+  records to the room's record log (bounded per room and per author),
+  records the room's next deadline and publishes the events. So the order of
+  publication is the order of commits, and seqs are gapless in history and on
+  the channel.
 * **Who writes.** Any process may write any room; the commit's version check
   is the only lock.
 * **Delivery.** Listeners of a room get each published packet at most once and
@@ -32,7 +33,7 @@ deadline, listing); it never asks the core anything.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ensemble.core import Outcome, Room
 from ensemble.core.state import RoomState
@@ -43,6 +44,14 @@ Command = Callable[[Room], Outcome]
 # broke and packets may have been missed (listeners then catch up from history).
 Listener = Callable[[Packet | None], None]
 DeadlineListener = Callable[[str, int | None], None]
+
+
+class RecordLog(NamedTuple):
+    """A room's record log as `StateStore.records` reads it."""
+
+    records: list[dict[str, Any]]  # kept, in commit order
+    dropped: int  # not kept: the room's log or the author's quota was full
+    dropped_by_member: dict[str, int]  # of those, per author (`core.record_author`)
 
 
 class BackendUnavailable(Exception):
@@ -92,9 +101,11 @@ class StateStore(Protocol):
         command (outcome with an `error`) still commits the events it carries.
         """
 
-    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
-        """The room's report records in commit order, and how many were dropped
-        because the log was full (`settings.record_log_size`)."""
+    async def records(self, room_id: str) -> RecordLog:
+        """The room's report records in commit order, and how many were dropped,
+        in all and per author: a record is kept while its author (see
+        `core.record_author`) holds fewer than `settings.record_quota_per_member`
+        records in the log and the log fewer than `settings.record_log_size`."""
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         """Summaries of the rooms whose last outcome said they are listed."""

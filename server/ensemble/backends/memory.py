@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from typing import Any
 
-from ensemble.backends.base import Command, DeadlineListener, Listener
+from ensemble.backends.base import Command, DeadlineListener, Listener, RecordLog
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
-from ensemble.core import Outcome, Room, RoomGone
+from ensemble.core import Outcome, Room, RoomGone, record_author
 from ensemble.core.state import RoomState
 from ensemble.settings import Settings
 from ensemble.wire.packet import Packet
@@ -30,13 +30,17 @@ class MemoryBackend:
     def __init__(self, settings: Settings) -> None:
         self._history_size = settings.history_size
         self._record_log_size = settings.record_log_size
+        self._record_quota = settings.record_quota_per_member
         # room id -> (version, state bytes): the truth.
         self._states: dict[str, tuple[int, bytes]] = {}
         # room id -> (version, the Room that version was committed from).
         self._cache: dict[str, tuple[int, Room]] = {}
-        # Each room's report records (packed, as Redis keeps them) and how many overflowed.
+        # Each room's report records (packed, as Redis keeps them) and how many
+        # overflowed; per author, how many are kept and how many were dropped.
         self._records: dict[str, list[bytes]] = {}
         self._dropped: dict[str, int] = {}
+        self._kept_by: dict[str, dict[str, int]] = {}
+        self._dropped_by: dict[str, dict[str, int]] = {}
         self._history: dict[tuple[str, str], deque[bytes]] = {}
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._deadlines: dict[str, int] = {}
@@ -66,7 +70,7 @@ class MemoryBackend:
 
     async def delete_room(self, room_id: str) -> None:
         for table in (self._states, self._cache, self._deadlines, self._records,
-                      self._dropped, self._listed):
+                      self._dropped, self._kept_by, self._dropped_by, self._listed):
             table.pop(room_id, None)  # type: ignore[attr-defined]
         for key in [k for k in self._history if k[0] == room_id]:
             del self._history[key]
@@ -86,7 +90,7 @@ class MemoryBackend:
         # Encoded before anything is stored: if this raises, nothing is.
         outcome = command(room)
         packets = [Packet.of(event) for event in outcome.events]
-        records = [pack(r) for r in outcome.records]
+        records = [(record_author(r), pack(r)) for r in outcome.records]
         new = dump_state(room.state)
         if not packets and not records and new == data:
             self._cache[room_id] = (version, room)
@@ -131,16 +135,28 @@ class MemoryBackend:
             return None
         return [p for p in kept if p.seq > after]
 
-    def _append_records(self, room_id: str, records: list[bytes]) -> None:
+    def _append_records(self, room_id: str, records: list[tuple[str | None, bytes]]) -> None:
+        """Keep each record while the room's log and its author's quota have room
+        (as redis_commit.lua does); count the others, in all and per author."""
         log = self._records.setdefault(room_id, [])
-        room_left = max(0, self._record_log_size - len(log))
-        log.extend(records[:room_left])
-        if len(records) > room_left:
-            self._dropped[room_id] = self._dropped.get(room_id, 0) + len(records) - room_left
+        kept_by = self._kept_by.setdefault(room_id, {})
+        for author, record in records:
+            if len(log) < self._record_log_size and (
+                author is None or kept_by.get(author, 0) < self._record_quota
+            ):
+                log.append(record)
+                if author is not None:
+                    kept_by[author] = kept_by.get(author, 0) + 1
+                continue
+            self._dropped[room_id] = self._dropped.get(room_id, 0) + 1
+            if author is not None:
+                dropped_by = self._dropped_by.setdefault(room_id, {})
+                dropped_by[author] = dropped_by.get(author, 0) + 1
 
-    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+    async def records(self, room_id: str) -> RecordLog:
         log = self._records.get(room_id, [])
-        return [unpack(r) for r in log], self._dropped.get(room_id, 0)
+        return RecordLog([unpack(r) for r in log], self._dropped.get(room_id, 0),
+                         dict(self._dropped_by.get(room_id, {})))
 
     async def recent(self, room_id: str, key: str, count: int) -> list[Packet]:
         return self._kept(room_id, key)[-count:] if count > 0 else []

@@ -21,6 +21,9 @@ tag ``{room_id}``, so on a cluster a room lives on one slot):
 * ``<prefix>:{room}:log`` -- list of the report's records (msgpack maps), at
   most ``settings.record_log_size``; the state hash counts the overflow in
   ``dropped``.
+* ``<prefix>:{room}:quota`` -- hash, per record author (``core.record_author``):
+  ``k:<member>`` records kept in the log (at most
+  ``settings.record_quota_per_member``), ``d:<member>`` records dropped.
 * ``<prefix>:{room}:hkeys`` -- set of the room's history stream keys, so
   deletion finds the direct histories of members the state has forgotten.
 * ``<prefix>:{room}:lease_clock`` -- server time of the last lease call on the
@@ -90,7 +93,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from ensemble.backends.base import Command, DeadlineListener, Listener
+from ensemble.backends.base import Command, DeadlineListener, Listener, RecordLog
 from ensemble.backends.redis_broker import ShardedBroker
 from ensemble.backends.redis_client import RedisClient, cluster_nodes, unavailable
 from ensemble.backends.redis_keys import DUE, LEASED, LISTED, Keys
@@ -136,6 +139,7 @@ class RedisBackend:
         )
         self.store = RedisStore(self._client, history_size=settings.history_size,
                                 record_log_size=settings.record_log_size,
+                                record_quota_per_member=settings.record_quota_per_member,
                                 replicated=self.replicated)
         self.histories = RedisHistory(self._client)
         self.schedule = RedisSchedule(self._client)
@@ -246,7 +250,7 @@ class RedisBackend:
     async def transact(self, room_id: str, command: Command) -> Outcome:
         return await self.store.transact(room_id, command)
 
-    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+    async def records(self, room_id: str) -> RecordLog:
         return await self.store.records(room_id)
 
     async def list_rooms(self) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@
 -- KEYS[3] the slot's listing    (set of listed room ids)
 -- KEYS[4] record log list       (the report's records, bounded)
 -- KEYS[5] history names set     (every history key of the room, for deletion)
--- KEYS[6..] one history stream per packet, in commit order (may repeat)
+-- KEYS[6] record quota hash     (per author: "k:<id>" records kept, "d:<id>" dropped)
+-- KEYS[7..] one history stream per packet, in commit order (may repeat)
 -- ARGV[1] expected version, or -1 to create a room that must not exist yet
 -- ARGV[2] commit token (makes a retried EVALSHA idempotent)
 -- ARGV[3] state bytes           ARGV[4] summary bytes
@@ -17,8 +18,10 @@
 -- ARGV[8] history size          ARGV[9] shard channel
 -- ARGV[10] publication payload (msgpack [deadline, [packet...]]) or "" for none
 --          (also "" when the caller publishes after WAIT: redis_publish.lua)
--- ARGV[11] record log size      ARGV[12] number of records n
--- ARGV[13..12+n] records, then per packet: stream entry id, packet bytes
+-- ARGV[11] record log size      ARGV[12] record quota per author
+-- ARGV[13] number of records n
+-- ARGV[14..13+2n] per record: its author (core.record_author) or "", its bytes;
+--          then per packet: stream entry id, packet bytes
 -- ARGV[#ARGV] the last moment (ms, Redis's clock) this commit may still be made
 --
 -- Returns {status, version}: 1 committed, 2 this token already committed,
@@ -56,23 +59,35 @@ end
 local version = expected + 1
 redis.call('HSET', KEYS[1], 'data', ARGV[3], 'summary', ARGV[4], 'v', version, 'c', ARGV[2])
 
-local records = tonumber(ARGV[12])
+-- A record is kept while the room's log and its author's quota have room (as
+-- MemoryBackend._append_records does); else counted, in all and per author.
+local records = tonumber(ARGV[13])
 if records > 0 then
   local room_left = tonumber(ARGV[11]) - redis.call('LLEN', KEYS[4])
-  for i = 13, 12 + records do
-    if room_left > 0 then
-      redis.call('RPUSH', KEYS[4], ARGV[i])
+  local quota = tonumber(ARGV[12])
+  for i = 14, 13 + 2 * records, 2 do
+    local author = ARGV[i]
+    local kept = room_left > 0 and (author == '' or
+      tonumber(redis.call('HGET', KEYS[6], 'k:' .. author) or 0) < quota)
+    if kept then
+      redis.call('RPUSH', KEYS[4], ARGV[i + 1])
       room_left = room_left - 1
+      if author ~= '' then
+        redis.call('HINCRBY', KEYS[6], 'k:' .. author, 1)
+      end
     else
       redis.call('HINCRBY', KEYS[1], 'dropped', 1)
+      if author ~= '' then
+        redis.call('HINCRBY', KEYS[6], 'd:' .. author, 1)
+      end
     end
   end
 end
 
 local size = ARGV[8]
-local first = 13 + records
-for i = 6, #KEYS do
-  local arg = first + (i - 6) * 2
+local first = 14 + 2 * records
+for i = 7, #KEYS do
+  local arg = first + (i - 7) * 2
   redis.call('XADD', KEYS[i], 'MAXLEN', '=', size, ARGV[arg], 'p', ARGV[arg + 1])
   redis.call('SADD', KEYS[5], KEYS[i])
 end

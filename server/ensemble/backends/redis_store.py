@@ -13,12 +13,12 @@ from typing import Any
 
 from redis.backoff import ExponentialWithJitterBackoff
 
-from ensemble.backends.base import BackendUnavailable, Command
+from ensemble.backends.base import BackendUnavailable, Command, RecordLog
 from ensemble.backends.redis_client import RedisClient, unavailable
 from ensemble.backends.redis_keys import DUE, INDEXES, LISTED
 from ensemble.backends.redis_replicated import ReplicatedCommits
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
-from ensemble.core import Outcome, Room, RoomGone
+from ensemble.core import Outcome, Room, RoomGone, record_author
 from ensemble.core.state import RoomState
 from ensemble.wire.packet import Packet
 
@@ -33,7 +33,7 @@ COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2
 class RedisStore:
     def __init__(
         self, client: RedisClient, *, history_size: int, record_log_size: int,
-        replicated: ReplicatedCommits | None = None,
+        record_quota_per_member: int, replicated: ReplicatedCommits | None = None,
     ) -> None:
         self._client = client
         # None: the script publishes (one Redis without replicas); else
@@ -42,6 +42,7 @@ class RedisStore:
         self._keys = client.keys
         self._history_size = history_size
         self._record_log_size = record_log_size
+        self._record_quota = record_quota_per_member
         self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # room id -> (version, state bytes, Room) as this process committed it
@@ -61,7 +62,8 @@ class RedisStore:
 
     async def delete_room(self, room_id: str) -> None:
         self._known.pop(room_id, None)
-        names = ["state", "leases", "lease_clock", "log", "hkeys", "h:room", "h:mentors"]
+        names = ["state", "leases", "lease_clock", "log", "quota", "hkeys", "h:room",
+                 "h:mentors"]
         with unavailable():
             histories = await self._client.redis.smembers(self._key(room_id, "hkeys"))
         keys = [*(self._keys.index(room_id, kind) for kind in INDEXES),
@@ -154,6 +156,7 @@ class RedisStore:
             self._keys.index(room_id, LISTED),
             self._key(room_id, "log"),
             self._key(room_id, "hkeys"),
+            self._key(room_id, "quota"),
         ]
         payload = pack([deadline, [p.to_bytes() for p in packets]]) if packets else b""
         args: list[Any] = [
@@ -168,9 +171,11 @@ class RedisStore:
             self._keys.channel(room_id),
             payload,
             self._record_log_size,
+            self._record_quota,
             len(records),
-            *(pack(record) for record in records),
         ]
+        for record in records:
+            args += [record_author(record) or "", pack(record)]
         for packet in packets:
             keys.append(self._key(room_id, f"h:{packet.key}"))
             args += [f"{packet.seq}-0", packet.to_bytes()]
@@ -216,11 +221,14 @@ class RedisStore:
             else:
                 self._locks[room_id] = (lock, users - 1)
 
-    async def records(self, room_id: str) -> tuple[list[dict[str, Any]], int]:
+    async def records(self, room_id: str) -> RecordLog:
         with unavailable():
             log_entries = await self._client.redis.lrange(self._key(room_id, "log"), 0, -1)
             dropped = await self._client.redis.hget(self._key(room_id, "state"), "dropped")
-        return [unpack(r) for r in log_entries], int(dropped or 0)
+            quota = await self._client.redis.hgetall(self._key(room_id, "quota"))
+        dropped_by = {field[2:].decode(): int(n) for field, n in quota.items()
+                      if field.startswith(b"d:")}
+        return RecordLog([unpack(r) for r in log_entries], int(dropped or 0), dropped_by)
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         members = await self._client.each_index(LISTED, lambda pipe, key: pipe.smembers(key))

@@ -4,6 +4,7 @@ Nothing here performs I/O, reads a clock or imports the transport: every rule
 of the product lives in this package once and is tested without an event loop.
 """
 
+from ensemble.core.context import record_author
 from ensemble.core.errors import (
     BadRequest,
     Conflict,
@@ -27,4 +28,5 @@ __all__ = [
     "Outcome",
     "Room",
     "RoomGone",
+    "record_author",
 ]

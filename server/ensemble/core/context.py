@@ -63,3 +63,12 @@ class Context:
     def record(self, record: dict[str, Any]) -> None:
         """Hand a report record to the backend's record log (see `Outcome.records`)."""
         self.records.append(record)
+
+
+def record_author(record: dict[str, Any]) -> str | None:
+    """The member a report record counts against in the record log's quota
+    per member: who wrote it ("by": comments, reactions, notes), else whom it
+    is about ("member_id": goals, turns, attendance); None for neither (only
+    the room's cap then applies)."""
+    author = record.get("by") or record.get("member_id")
+    return author if isinstance(author, str) and author else None

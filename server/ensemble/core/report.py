@@ -15,7 +15,11 @@ from ensemble.core.state import OBSERVER, RoomState
 
 
 def build_report(
-    state: RoomState, records: list[dict[str, Any]], now: int, dropped: int = 0
+    state: RoomState,
+    records: list[dict[str, Any]],
+    now: int,
+    dropped: int = 0,
+    dropped_by_member: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     end = state.closed_at if state.closed_at is not None else now
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -47,8 +51,13 @@ def build_report(
     if notes:
         report["notes"] = notes  # mentors-only notes (the report is for mentors)
     if dropped:
-        # The record log is bounded; say how much of it overflowed.
-        report["truncated"] = {"records_dropped": dropped}
+        # The record log is bounded, room-wide and per member; say how much of
+        # it overflowed, and whose records were not kept.
+        report["truncated"] = {
+            "records_dropped": dropped,
+            "dropped_by_member": {k: v for k, v in sorted((dropped_by_member or {}).items())
+                                  if v > 0},
+        }
     return report
 
 

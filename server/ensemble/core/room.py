@@ -376,6 +376,14 @@ class Room:
             summary["invite"] = state.invite
         return summary
 
-    def report(self, now: int, records: list[dict[str, Any]], dropped: int = 0) -> dict[str, Any]:
-        """The session report from the live state and the room's record log."""
-        return build_report(self.state, records, now, dropped)
+    def report(
+        self,
+        now: int,
+        records: list[dict[str, Any]],
+        dropped: int = 0,
+        dropped_by_member: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """The session report from the live state and the room's record log
+        (`dropped`: records the log did not keep, `dropped_by_member`: of
+        those, how many per author; see `record_author`)."""
+        return build_report(self.state, records, now, dropped, dropped_by_member)
