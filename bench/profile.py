@@ -40,11 +40,13 @@ CATEGORIES = [
     ("hub fan-out", "ensemble/hub.py"),
     ("session: reader/handler", "ensemble/transport/session.py"),
     ("service", "ensemble/service.py"),
-    ("redis-py client", "/redis/"),
-    ("websocket send/recv (uvicorn, websockets)", "/websockets/"),
-    ("websocket send/recv (uvicorn, websockets)", "uvicorn/protocols/websockets"),
-    ("starlette", "/starlette/"),
-    ("asyncio event loop", "asyncio/"),
+    ("transport: outbox (socket writes)", "ensemble/transport/outbox.py"),
+    # py-spy names library frames by their path inside site-packages: "(redis/...".
+    ("redis-py client", "(redis/"),
+    ("websocket send/recv (uvicorn, websockets)", "(websockets/"),
+    ("websocket send/recv (uvicorn, websockets)", "(uvicorn/protocols/websockets"),
+    ("starlette", "(starlette/"),
+    ("asyncio (Python part)", "(asyncio/"),
     ("uvloop / other", ""),
 ]
 

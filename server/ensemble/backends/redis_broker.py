@@ -29,26 +29,32 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import hiredis
 import msgpack
-import redis.asyncio as aioredis
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ResponseError
 
 from ensemble.backends.base import BackendUnavailable, Listener
+from ensemble.backends.redis_pubsub import (
+    Address,
+    Endpoint,
+    PubSubConnection,
+    Reply,
+    open_pubsub,
+)
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
-
-Address = tuple[str, int]
 
 
 @dataclass
 class Topology:
     """Where a channel lives and how to reach a node: `owner` reads the slot map
-    (cheap), `refresh` reloads it from the nodes, `connect` makes a pub/sub client."""
+    (cheap), `refresh` reloads it from the nodes, `endpoint` says how to connect."""
 
     owner: Callable[[bytes], Address]
     refresh: Callable[[], Awaitable[None]]
-    connect: Callable[[Address], aioredis.Redis]
+    endpoint: Callable[[Address], Endpoint]
 
 
 @dataclass(eq=False)
@@ -64,16 +70,21 @@ class _Channel:
 
 
 class _Link:
-    """One pub/sub connection to one node, and the channels subscribed on it."""
+    """One pub/sub connection to one node, and the channels subscribed on it.
+
+    Replies arrive by callback (redis_pubsub.py); a task per link only pings
+    the node and notices a connection that broke or went silent."""
 
     def __init__(self, broker: ShardedBroker, address: Address) -> None:
         self.broker = broker
         self.address = address
         self.channels: dict[bytes, _Channel] = {}
-        self.pubsub: Any = None
         self.connected = False
+        self._connection: PubSubConnection | None = None
         self._outstanding: dict[bytes, int] = {}
-        self._client: aioredis.Redis | None = None
+        self._heard = asyncio.Event()  # a reply came since the event was cleared
+        self._last_heard = time.monotonic()
+        self._broken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task = asyncio.create_task(self._run(), name=f"redis-pubsub-{address[1]}")
 
     def add(self, channel: _Channel) -> None:
@@ -81,7 +92,8 @@ class _Link:
         channel.live.clear()
         self.channels[channel.name] = channel
         if self.connected:
-            self.broker.spawn(self._send("ssubscribe", channel.name))
+            with contextlib.suppress(BackendUnavailable):  # the link notices too
+                self._send(b"SSUBSCRIBE", channel.name)
 
     async def remove(self, channel: _Channel) -> None:
         if self.channels.pop(channel.name, None) is not channel:
@@ -90,24 +102,20 @@ class _Link:
         channel.live.clear()
         if self.connected:
             try:
-                await self._send("sunsubscribe", channel.name)
+                self._send(b"SUNSUBSCRIBE", channel.name)
             except BackendUnavailable as error:
                 log.info("unsubscribe from room %s failed: %s", channel.room_id, error)
 
-    async def _send(self, command: str, name: bytes) -> None:
-        pubsub = self.pubsub
-        if pubsub is None or not self.connected:
+    def _send(self, command: bytes, name: bytes) -> None:
+        if self._connection is None or not self.connected:
             raise BackendUnavailable("redis pub/sub is not connected")
         self._outstanding[name] = self._outstanding.get(name, 0) + 1
-        try:
-            await getattr(pubsub, command)(name)
-        except Exception as error:  # the reader notices a broken connection too
-            raise BackendUnavailable(f"redis pub/sub: {error}") from error
+        self._connection.send(command, name)
 
     async def _run(self) -> None:
         try:
             await self._connect()
-            await self._read()
+            await self._watch()
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -115,41 +123,84 @@ class _Link:
             level = logging.WARNING if self.connected else logging.INFO
             log.log(level, "redis pub/sub link to %s:%s lost: %r", *self.address, error)
         finally:
-            await self._drop()
+            self._drop()
         # Broken: every channel goes to its (possibly new) owner, with a gap.
         self.broker.lost(self)
 
     async def _connect(self) -> None:
-        self._client = self.broker.topology.connect(self.address)
-        pubsub = self.pubsub = self._client.pubsub()
-        await pubsub.connect()
-        await pubsub.ping()
+        timeout = self.broker.socket_timeout
+        self._connection = await open_pubsub(
+            self.broker.topology.endpoint(self.address), timeout, self._reply, self._lost
+        )
+        self._heard.clear()
+        self._connection.send(b"PING")
+        await self._until_heard(timeout)
         self.connected = True
         for name in list(self.channels):
-            await self._send("ssubscribe", name)  # one per channel: slots differ
+            self._send(b"SSUBSCRIBE", name)  # one per channel: slots differ
 
-    async def _read(self) -> None:
-        pubsub = self.pubsub
+    async def _until_heard(self, timeout: float) -> None:
+        heard: asyncio.Future[Any] = asyncio.ensure_future(self._heard.wait())
+        waiting: set[asyncio.Future[Any]] = {heard, self._broken}
+        try:
+            done, _ = await asyncio.wait(waiting, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            heard.cancel()
+        if self._broken.done():
+            self._broken.result()  # raises why
+        if not done:
+            raise TimeoutError("redis pub/sub did not answer")
+
+    async def _watch(self) -> None:
+        """Ping every `ping_interval`; a link silent for three of them is broken."""
         interval = self.broker.ping_interval
-        last_heard = last_ping = time.monotonic()
+        last_ping = time.monotonic()
         while True:
-            message = await pubsub.get_message(timeout=interval / 2)
+            done, _ = await asyncio.wait({self._broken}, timeout=interval / 2)
+            if done:
+                self._broken.result()  # raises why
             now = time.monotonic()
-            if message is not None:
-                last_heard = now
-                self._handle(message)
-                continue
-            if now - last_heard > interval * 3:
+            if now - self._last_heard > interval * 3:
                 raise TimeoutError("pub/sub connection went silent")
             if now - last_ping >= interval:
                 last_ping = now
-                await pubsub.ping()
+                assert self._connection is not None
+                self._connection.send(b"PING")
 
-    def _handle(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        name = message.get("channel") or b""
+    def _lost(self, reason: str) -> None:
+        if not self._broken.done():
+            self._broken.set_exception(ConnectionError(reason))
+
+    def _reply(self, reply: Reply) -> None:
+        self._last_heard = time.monotonic()
+        self._heard.set()
+        if isinstance(reply, hiredis.ReplyError):
+            # A refused (un)subscribe (MOVED: the slot is elsewhere): as before,
+            # the link gives up and its channels find their owners again.
+            if not self._broken.done():
+                self._broken.set_exception(ResponseError(str(reply)))
+            return
+        if not isinstance(reply, list) or len(reply) < 3:
+            return  # PONG
+        kind, name, data = reply[0], reply[1], reply[2]
+        try:
+            self._handle(kind, name, data)
+        except Exception:
+            log.exception("a pub/sub message of %r could not be handled", name)
+
+    def _handle(self, kind: bytes, name: bytes, data: Any) -> None:
+        if kind == b"smessage":
+            channel = self.channels.get(name)
+            if channel is None:
+                return
+            deadline, packets = msgpack.unpackb(data, raw=False)
+            self.broker.told_deadline(channel.room_id, deadline)
+            for packed in packets:
+                self.broker.deliver(channel, Packet.from_bytes(packed))
+            return
         requested = False
-        if kind in ("ssubscribe", "sunsubscribe"):
+        if kind in (b"ssubscribe", b"sunsubscribe"):
             left = self._outstanding.get(name, 0) - 1
             requested = left >= 0
             if left > 0:
@@ -159,45 +210,34 @@ class _Link:
         channel = self.channels.get(name)
         if channel is None:
             return
-        if kind == "ssubscribe":
+        if kind == b"ssubscribe":
             channel.live.set()
             self.broker.confirmed()
             if channel.gap:
                 channel.gap = False
                 self.broker.deliver(channel, None)
-        elif kind == "sunsubscribe" and not requested:
+        elif kind == b"sunsubscribe" and not requested:
             # The node let go of the channel: its slot moved elsewhere.
             log.info("room %s's channel left %s:%s", channel.room_id, *self.address)
             del self.channels[name]
             channel.link = None
             channel.live.clear()
             self.broker.rehome([channel])
-        elif kind == "smessage":
-            deadline, packets = msgpack.unpackb(message["data"], raw=False)
-            self.broker.told_deadline(channel.room_id, deadline)
-            for data in packets:
-                self.broker.deliver(channel, Packet.from_bytes(data))
 
-    async def _drop(self) -> None:
+    def _drop(self) -> None:
         self.connected = False
-        pubsub, self.pubsub = self.pubsub, None
-        client, self._client = self._client, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+        if not self._broken.done():
+            self._broken.set_exception(ConnectionError("closed"))
+        self._broken.exception()  # retrieved: no "never retrieved" warning
 
     async def close(self) -> None:
-        # redis-py's get_message can swallow a cancellation that lands as its
-        # own read timeout expires; cancel until the task is gone.
-        while not self.task.done():
-            self.task.cancel()
-            await asyncio.wait({self.task}, timeout=0.2)
+        self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.task
-        await self._drop()
+        self._drop()
 
 
 class ShardedBroker:
@@ -214,7 +254,7 @@ class ShardedBroker:
         self.topology = topology
         self.ping_interval = ping_interval
         self._channel_of = channel_of
-        self._socket_timeout = socket_timeout
+        self.socket_timeout = socket_timeout
         self._backoff = ExponentialWithJitterBackoff(
             base=reconnect_backoff[0], cap=reconnect_backoff[1]
         )
@@ -224,7 +264,6 @@ class ShardedBroker:
         self._links: dict[Address, _Link] = {}
         self._homeless: list[_Channel] = []
         self._rehoming: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
     # -- the Broker role ---------------------------------------------------------
@@ -239,7 +278,7 @@ class ShardedBroker:
             self._place(channel)
         channel.listeners.append(listener)
         try:
-            async with asyncio.timeout(self._socket_timeout * 2):
+            async with asyncio.timeout(self.socket_timeout * 2):
                 await channel.live.wait()
         except TimeoutError:
             await self.unsubscribe(room_id, listener)
@@ -264,8 +303,8 @@ class ShardedBroker:
 
     async def close(self) -> None:
         self._closed = True
-        for task in [*self._tasks, *([self._rehoming] if self._rehoming else [])]:
-            task.cancel()
+        if self._rehoming is not None:
+            self._rehoming.cancel()
         for link in list(self._links.values()):
             await link.close()
         self._links.clear()
@@ -321,15 +360,6 @@ class ShardedBroker:
                 self._homeless.append(channel)
         if self._rehoming is None or self._rehoming.done():
             self._rehoming = asyncio.create_task(self._rehome(), name="redis-pubsub-rehome")
-
-    def spawn(self, awaitable: Awaitable[Any]) -> None:
-        async def run() -> None:
-            with contextlib.suppress(BackendUnavailable):
-                await awaitable
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- placing channels -------------------------------------------------------------
 

@@ -14,15 +14,16 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.crc import key_slot
 from redis.exceptions import ClusterError, ReadOnlyError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.backends.redis_broker import Address, Topology
+from ensemble.backends.redis_broker import Topology
 from ensemble.backends.redis_keys import INDEXES, Keys
+from ensemble.backends.redis_pubsub import Address, Endpoint
 
 SCRIPTS = Path(__file__).parent
 SCRIPT_NAMES = ("commit", "publish", "presence", "claim", "delete")
@@ -104,11 +105,7 @@ class RedisClient:
                 await cluster.initialize()
                 await cluster.nodes_manager.initialize()
 
-            def connect(address: Address) -> aioredis.Redis:
-                return aioredis.Redis(host=address[0], port=address[1],
-                                      retry=Retry(NoBackoff(), 0), **common)
-
-            topology = Topology(owner, refresh, connect)
+            topology = Topology(owner, refresh, lambda address: Endpoint.of(self.url, address))
         else:
             self._redis = aioredis.Redis.from_url(self.url, retry=retry, **common)
             single = urlsplit(self.url)
@@ -118,10 +115,7 @@ class RedisClient:
                 return None
 
             topology = Topology(
-                lambda channel: address,
-                nothing,
-                lambda _: aioredis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0),
-                                                  **common),
+                lambda channel: address, nothing, lambda _: Endpoint.of(self.url, address)
             )
         for name in SCRIPT_NAMES:
             source = (SCRIPTS / f"redis_{name}.lua").read_bytes()
