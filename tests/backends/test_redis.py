@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
@@ -16,7 +17,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from ensemble.backends.base import BackendUnavailable
+from ensemble.backends.redis import RedisBackend
+from ensemble.settings import Settings
 from ensemble.wire.packet import Packet
+from tests.support.redis_server import RedisServer
 
 from .collect import Collector, eventually
 from .rooms import PHASES, T0, disconnect, join, new_room, opened, request, tick
@@ -387,3 +391,33 @@ async def test_a_process_never_judges_a_command_on_an_old_copy_of_the_room(redis
     assert history is not None
     assert [p.seq for p in history] == list(range(1, len(history) + 1))
     assert history[-1] == Packet.of(chat.events[0])
+
+
+async def test_a_redis_with_a_password_is_reached_by_commands_and_pub_sub() -> None:
+    """The credentials of the URL reach both connections: redis-py's for
+    commands and the callback-read pub/sub link (backends/redis_pubsub.py)."""
+    server = RedisServer(args=("--requirepass", "s3 cret"))
+    server.start()
+    backends = []
+    try:
+        url = f"redis://:s3%20cret@127.0.0.1:{server.port}/0"
+        backend = RedisBackend(Settings(redis_url=url), prefix=f"t{os.getpid()}")
+        backends.append(backend)
+        await backend.start()
+        room = new_room()
+        room_id = room.state.id
+        await backend.create_room(room.state, room.opening())
+        heard = Collector()
+        await backend.subscribe(room_id, heard)
+        await backend.transact(room_id, join("m", "mentor"))
+        assert (await heard.wait_packets(1))[0].type == "member.joined"
+
+        wrong = RedisBackend(Settings(redis_url=url.replace("s3%20cret", "nope")), prefix="w")
+        backends.append(wrong)
+        await wrong.start()
+        with pytest.raises(BackendUnavailable):
+            await wrong.subscribe(room_id, Collector())
+    finally:
+        for each in backends:
+            await each.close()
+        server.cleanup()
