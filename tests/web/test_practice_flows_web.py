@@ -247,3 +247,86 @@ def test_rename_download_and_delete_on_my_practice(  # type: ignore[no-untyped-d
     page.goto(f"{server.http}/me")
     expect(page.locator("#start-form")).to_be_visible()
     expect(page.locator("#practice")).to_be_hidden()
+
+
+# -- 4. the board opt-in ------------------------------------------------------------------------
+
+
+def test_the_board_opt_in_puts_a_member_on_the_board_and_takes_her_off(
+        web_server: ServerProcess, open_page) -> None:  # type: ignore[no-untyped-def]
+    server = web_server
+    mira = post(server, "/api/people", {"name": "Mira Board"})
+    dee = post(server, "/api/people", {"name": "Dee Board"})
+    group = post(server, "/api/groups", {"name": "Board group", "visibility": "invite"}, mira)
+    group_id = group["group_id"]
+    post(server, f"/api/groups/{group_id}/members", {"invite": group["invite"]}, dee)
+
+    def board_ids() -> list[str]:
+        reply = httpx.get(f"{server.http}/api/groups/{group_id}/board", headers=auth(mira))
+        assert reply.status_code == 200, reply.text
+        return [e["person_id"] for e in reply.json()["entries"]]
+
+    page = open_page("dee")
+    open_as(page, dee)
+    page.goto(f"{server.http}/g/{group_id}")
+    expect(page.locator("#group")).to_be_visible()
+    box = page.locator("#board-opt-in")
+    board = page.locator("#board")
+    expect(box).not_to_be_checked()
+    expect(board).to_contain_text("Nobody is on the board this week")
+    assert board_ids() == []
+
+    box.check()
+    expect(board.locator("tbody tr")).to_have_count(1)
+    expect(board.locator("tbody tr td").first).to_have_text("Dee Board")
+    assert board_ids() == [dee["person_id"]]
+    page.reload()  # the choice is kept
+    expect(page.locator("#group")).to_be_visible()
+    expect(box).to_be_checked()
+    expect(board.locator("tbody tr")).to_have_count(1)
+    expect(board).to_contain_text("Dee Board")
+
+    box.uncheck()
+    expect(board).to_contain_text("Nobody is on the board this week")
+    expect(board.locator("tbody tr")).to_have_count(0)
+    assert board_ids() == []
+    page.reload()
+    expect(page.locator("#group")).to_be_visible()
+    expect(box).not_to_be_checked()
+    expect(board).not_to_contain_text("Dee Board")
+
+
+# -- 5. the mentor's page per person on a phone -------------------------------------------------
+
+
+def test_the_mentors_page_for_a_person_fits_a_phone(  # type: ignore[no-untyped-def]
+        web_server: ServerProcess, open_page, screenshots: Path) -> None:
+    server = web_server
+    mira = post(server, "/api/people", {"name": "Mira Phone"})
+    eli = post(server, "/api/people", {"name": "Eliza Wolfeschlegelsteinhausenbergerd"})
+    group = post(server, "/api/groups", {"name": "Phone group", "visibility": "invite"}, mira)
+    group_id = group["group_id"]
+    post(server, f"/api/groups/{group_id}/members", {"invite": group["invite"]}, eli)
+    goal = ("Two octaves of every major scale, hands together, at 96 bpm, "
+            "then https://example.org/etudes/Czerny-Op599-No19-second-half-only")
+    room_id = post(server, f"/api/groups/{group_id}/sessions", None, mira)["room_id"]
+    in_a_thread(practise(server, room_id,
+                         {"Mira Phone": {"person_key": mira["person_key"]},
+                          eli["name"]: {"person_key": eli["person_key"]}},
+                         {eli["name"]: goal}, closer="Mira Phone"))
+    wait_kept(server, eli)
+
+    page = open_page("mentor-phone", PHONE)
+    open_as(page, mira)
+    page.goto(f"{server.http}/g/{group_id}")
+    page.locator(f"#members li[data-person='{eli['person_id']}'] a").click()
+    expect(page.locator("#person")).to_be_visible()
+    expect(page.locator("#person-h")).to_have_text(f"{eli['name']}'s practice")
+    expect(page.locator("#goals-kept")).to_have_text("100%")  # one goal, checked done
+    expect(page.locator("#goals-kept")).to_be_visible()
+    expect(page.locator("#attended")).to_have_text("1")
+    card = page.locator("#sessions article")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text(goal)
+    no_overflow(page)
+    page.screenshot(path=str(screenshots / "mentor-person-phone.png"), full_page=True)
