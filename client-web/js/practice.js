@@ -27,6 +27,10 @@ function notice(text) {
 function showStart() {
   $("#practice").hidden = true;
   $("#start-form").hidden = false;
+}
+
+// Set up once: after a refusal (no name, the server's error) the form stays usable.
+function setupStart() {
   $("#start-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const name = $("#start-name").value.trim();
@@ -34,15 +38,20 @@ function showStart() {
       $("#start-error").textContent = "Type your name.";
       return;
     }
+    $("#start-error").textContent = "";
+    const button = e.target.querySelector("button[type=submit]");
+    button.disabled = true; // one person, however often it is clicked
     try {
       person = await ensurePerson(name);
     } catch (err) {
       $("#start-error").textContent = err.message;
       return;
+    } finally {
+      button.disabled = false;
     }
     $("#start-form").hidden = true;
     await show();
-  }, { once: true });
+  });
 }
 
 function renderMe(me) {
@@ -103,6 +112,7 @@ async function show() {
 }
 
 function setupControls() {
+  setupStart();
   $("#more").addEventListener("click", async () => {
     await loadPage();
     renderSessions();
