@@ -11,7 +11,8 @@ An idle member's socket is mostly this object, so what it keeps counts:
   the request in its frame for as long as the connection lives. Once uvicorn
   has taken the request, the parser is restarted at the same point (between
   frames, nothing buffered), and the request and response are dropped once
-  the socket is accepted.
+  the socket is accepted;
+- its attributes' dict is made anew once they are all set, about half the size.
 
 Everything else is uvicorn's protocol as it is; the outbox (outbox.py) writes
 through its `transport`, `writable` and `close_sent` as before.
@@ -154,3 +155,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             # uvicorn reads neither again once the socket is open.
             self.request = None  # type: ignore[assignment]
             self.response = None  # type: ignore[assignment]
+            # Its ~37 attributes overflow the instance dict's shared keys, and
+            # the dict grown one by one has room for 85: a copy fits them in
+            # half the memory (same attributes, same values).
+            self.__dict__ = dict(self.__dict__)
