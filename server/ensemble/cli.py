@@ -88,6 +88,7 @@ def serve(settings: Settings, clock: Clock | None = None) -> None:
     from ensemble.backends import scheme_of
     from ensemble.transport.http_protocol import with_header_timeout
     from ensemble.transport.shutdown import DrainingServer
+    from ensemble.transport.ws_protocol import LeanWebSocketProtocol
 
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -111,6 +112,8 @@ def serve(settings: Settings, clock: Clock | None = None) -> None:
         host=settings.host,
         port=settings.port,
         http=with_header_timeout(settings.header_timeout_ms / 1000),
+        # websockets-sansio (the outbox writes through it), lighter per idle socket.
+        ws=LeanWebSocketProtocol,
         # Past this many open connections uvicorn answers 503 instead of serving.
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=5,

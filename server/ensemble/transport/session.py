@@ -88,7 +88,7 @@ class Session:
         self._admitted_at = 0  # the room stream's seq when this socket was admitted
         self._held: list[Packet] | None = []  # packets that came before the welcome
         self._behind: dict[str, list[Packet]] = {}  # key -> live packets held while catching up
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] | None = None  # catch-ups, made when needed
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -104,9 +104,10 @@ class Session:
             if self._close is not None:
                 await self._out.flush(timeout=2)  # what was sent before the close
         finally:
-            for task in self._tasks:
+            tasks = self._tasks or set()
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._out.aclose()
             await self._leave()
             if self._close is not None:
@@ -373,6 +374,8 @@ class Session:
             return
         self._behind.setdefault(key, [])
         task = asyncio.create_task(self._catch_up(key))
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
