@@ -114,7 +114,11 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         self.paused = False
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except TimeoutError:
+            self.kill()  # never leave behind a server nobody will stop
+            raise
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
