@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ensemble.store import BadCursor, Store, database_url
-from ensemble.store.engine import DatabaseUrlError
+from ensemble.store.engine import DatabaseUrlError, create_engine, upgrade
 from ensemble.store.sealing import seal, unseal
 from tests.support.server import ROOT
 
@@ -147,3 +147,19 @@ def test_positions_not_handed_out_are_refused(position: str) -> None:
 
     with pytest.raises(BadCursor):
         parse_position(position)
+
+
+async def test_processes_starting_together_on_a_new_database_both_migrate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two servers started at once on a fresh data directory (two processes on
+    one machine, say, with Redis and the default SQLite): one creates the
+    tables, the other finds them, and neither fails."""
+    url = database_url("", str(tmp_path))
+    engines = [create_engine(url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))
+        async with engines[0].connect() as conn:
+            version = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        assert version == "0001"
+    finally:
+        for engine in engines:
+            await engine.dispose()

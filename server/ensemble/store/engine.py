@@ -7,6 +7,9 @@ picks PostgreSQL through asyncpg. The drivers are named here only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +73,31 @@ def _alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to `revision`: the same on every start and for `ensemble db upgrade`."""
-    async with engine.begin() as conn:
+    """Bring the schema up to `revision`: the same on every start and for `ensemble db upgrade`.
+
+    One process at a time: processes started together on a new database
+    would otherwise both create the tables, and all but one fail.
+    """
+    async with _sqlite_file_lock(engine), engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         await conn.run_sync(_run_upgrade, revision)
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_file_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """An exclusive lock on a file beside an SQLite database (its processes
+    share a machine); nothing for other databases or an in-memory one."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    lock = await asyncio.to_thread(open, f"{path}.migrating", "a")
+    try:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.close()  # closing lets go of the lock
 
 
 def _run_upgrade(connection: sa.Connection, revision: str) -> None:
