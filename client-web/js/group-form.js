@@ -6,8 +6,7 @@
 // server's own refusals are shown as text.
 
 import { $, el } from "./dom.js";
-import { PRESETS, presetById } from "./presets.js";
-import { programEditor } from "./program-editor.js";
+import { programChooser } from "./program-editor.js";
 import { localZone } from "./person.js";
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -48,17 +47,9 @@ function zones() {
  */
 export function setupGroupForm({ create, onCreated }) {
   const form = $("#group-form");
-  const preset = $("#group-preset");
-  const customBox = $("#group-custom-program");
   const error = $("#group-error");
-  const editor = programEditor({ idPrefix: "group" });
-  customBox.append(editor.element);
-
-  for (const p of PRESETS) preset.append(el("option", { value: p.id }, p.label));
-  preset.append(el("option", { value: "custom" }, "Custom program…"));
-  preset.append(el("option", { value: "none" }, "No program (timer only)"));
-  preset.addEventListener("change", () => {
-    customBox.hidden = preset.value !== "custom";
+  const chooser = programChooser({
+    select: $("#group-preset"), box: $("#group-custom-program"), idPrefix: "group",
   });
   $("#group-tz").value = localZone();
   $("#group-tz-list").append(...zones().map((z) => el("option", { value: z })));
@@ -68,18 +59,10 @@ export function setupGroupForm({ create, onCreated }) {
     error.textContent = "";
     let body;
     try {
-      let program = null;
-      if (preset.value === "custom") {
-        try {
-          program = editor.getProgram();
-        } catch (err) {
-          throw new Error(`Program: ${err.message}.`);
-        }
-      } else if (preset.value !== "none") program = presetById(preset.value).program;
       body = groupRequest({
         name: $("#group-name").value,
         visibility: form.elements["group-visibility"].value,
-        program,
+        program: chooser.program(),
         days: [...form.querySelectorAll("input[name=group-day]:checked")].map((c) => c.value),
         time: $("#group-time").value,
         tz: $("#group-tz").value,

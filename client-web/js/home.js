@@ -3,8 +3,7 @@
 
 import { $, el, copyText, replaceKeepingFocus } from "./dom.js";
 import { createRoom, listRooms } from "./api.js";
-import { PRESETS, presetById } from "./presets.js";
-import { programEditor } from "./program-editor.js";
+import { programChooser } from "./program-editor.js";
 import { secretLink } from "./links.js";
 import { saveHostKey, saveInvite } from "./storage.js";
 import { setupPublicGroups } from "./public-groups.js";
@@ -13,18 +12,9 @@ const REFRESH_MS = 10000;
 
 function setupCreate() {
   const form = $("#create-form");
-  const preset = $("#preset");
   const customBox = $("#custom-program");
   const error = $("#create-error");
-  const editor = programEditor({ idPrefix: "home" });
-  customBox.append(editor.element);
-
-  for (const p of PRESETS) preset.append(el("option", { value: p.id }, p.label));
-  preset.append(el("option", { value: "custom" }, "Custom program…"));
-  preset.append(el("option", { value: "none" }, "No program (timer only)"));
-  preset.addEventListener("change", () => {
-    customBox.hidden = preset.value !== "custom";
-  });
+  const chooser = programChooser({ select: $("#preset"), box: customBox, idPrefix: "home" });
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -37,10 +27,10 @@ function setupCreate() {
     }
     const body = { title, visibility: form.elements.visibility.value };
     try {
-      if (preset.value === "custom") body.program = editor.getProgram();
-      else if (preset.value !== "none") body.program = presetById(preset.value).program;
+      const program = chooser.program();
+      if (program !== null) body.program = program;
     } catch (err) {
-      error.textContent = `Program: ${err.message}.`;
+      error.textContent = err.message;
       return;
     }
     const button = form.querySelector("button[type=submit]");

@@ -2,7 +2,7 @@
 // Durations are entered in minutes; decimals allowed (0.5 = 30 s).
 
 import { el } from "./dom.js";
-import { PHASE_KINDS, KIND_LABELS } from "./presets.js";
+import { KIND_LABELS, PHASE_KINDS, PRESETS, presetById } from "./presets.js";
 
 let uid = 0;
 
@@ -62,4 +62,32 @@ export function programEditor({ idPrefix = "prog", initial } = {}) {
   }
 
   return { element, getProgram };
+}
+
+/**
+ * A program chooser (the home page's room form, the group form): `select`
+ * offers the presets, "Custom program…" and "No program"; the custom editor
+ * shows in `box` while chosen. `program()` is the chosen program, or null
+ * for none; a custom one the editor refuses throws "Program: …".
+ */
+export function programChooser({ select, box, idPrefix }) {
+  const editor = programEditor({ idPrefix });
+  box.append(editor.element);
+  for (const p of PRESETS) select.append(el("option", { value: p.id }, p.label));
+  select.append(el("option", { value: "custom" }, "Custom program…"));
+  select.append(el("option", { value: "none" }, "No program (timer only)"));
+  select.addEventListener("change", () => {
+    box.hidden = select.value !== "custom";
+  });
+  return {
+    program() {
+      if (select.value === "none") return null;
+      if (select.value !== "custom") return presetById(select.value).program;
+      try {
+        return editor.getProgram();
+      } catch (err) {
+        throw new Error(`Program: ${err.message}.`);
+      }
+    },
+  };
 }

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ensemble.client import Client
+from tests.support.redis_cluster import RedisCluster, running_cluster
 from tests.support.redis_server import RedisServer
 from tests.support.rooms import Rooms
 from tests.support.server import ServerProcess, free_port
@@ -76,5 +77,21 @@ class Cluster:
 @pytest.fixture
 async def cluster(redis_server: RedisServer) -> AsyncIterator[Cluster]:
     helper = Cluster(redis_server)
+    yield helper
+    await helper.close()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A Redis Cluster (3 masters, 3 replicas) of the test module's own: its
+    tests kill masters and move slots."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def servers(redis_cluster: RedisCluster) -> AsyncIterator[Cluster]:
+    """Server processes on the module's Redis Cluster."""
+    helper = Cluster(redis_cluster)  # type: ignore[arg-type]  # has .url like a RedisServer
     yield helper
     await helper.close()

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from ensemble.backends.redis_keys import Keys
 from ensemble.client import Client, ClientError
-from tests.support.redis_cluster import RedisCluster, running_cluster
+from tests.support.redis_cluster import RedisCluster
 
 from .conftest import Cluster
 from .streams import assert_gapless
@@ -36,23 +35,6 @@ PROGRAM = {
 KEYS = Keys("ensemble")
 
 
-@pytest.fixture(scope="module")
-def redis_cluster() -> Iterator[RedisCluster]:
-    with running_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-async def servers(redis_cluster: RedisCluster) -> AsyncIterator[Cluster]:
-    helper = Cluster(redis_cluster)  # type: ignore[arg-type]  # has .url like a RedisServer
-    yield helper
-    await helper.close()
-
-
-def owner(redis_cluster: RedisCluster, room_id: str) -> int:
-    return redis_cluster.owner_of(KEYS.room(room_id, "state"))
-
-
 def shard_subscribers(redis_cluster: RedisCluster, port: int, room_id: str) -> int:
     reply = redis_cluster.cli(port, "pubsub", "shardnumsub", KEYS.channel(room_id).decode())
     return int(reply.split()[1])
@@ -67,7 +49,7 @@ async def rooms_on_every_shard(
         if all(len(rooms) >= per_shard for rooms in by_master.values()):
             break
         room = await servers.create(servers.servers[0], program=PROGRAM)
-        rooms = by_master[owner(redis_cluster, room["room_id"])]
+        rooms = by_master[redis_cluster.owner_of_room(room["room_id"])]
         if len(rooms) < per_shard:
             rooms.append(room)
     return [room for rooms in by_master.values() for room in rooms]
@@ -197,7 +179,7 @@ async def run_sprint_while(members: Members, fault=None) -> set[str]:  # type: i
 async def test_rooms_on_every_shard_one_stream_each_transitions_once(servers, redis_cluster):
     servers.start(3)
     rooms = await rooms_on_every_shard(servers, redis_cluster)
-    owners = {owner(redis_cluster, r["room_id"]) for r in rooms}
+    owners = {redis_cluster.owner_of_room(r["room_id"]) for r in rooms}
     assert owners == set(redis_cluster.master_ports())  # a room on every shard
     everyone = [await Members.join(servers, room) for room in rooms]
 
@@ -209,7 +191,7 @@ async def test_rooms_on_every_shard_one_stream_each_transitions_once(servers, re
     # subscribed on its owner (once per process with members there) and on
     # no other node.
     for room in rooms:
-        home = owner(redis_cluster, room["room_id"])
+        home = redis_cluster.owner_of_room(room["room_id"])
         for node in redis_cluster.nodes:
             count = shard_subscribers(redis_cluster, node.port, room["room_id"])
             assert count == (3 if node.port == home else 0), (node.port, home)
@@ -248,7 +230,7 @@ async def test_a_slot_migrated_while_its_room_is_busy_loses_and_repeats_nothing(
     room = await servers.create(servers.servers[0], program=PROGRAM)
     room_id = room["room_id"]
     members = await Members.join(servers, room)
-    source = owner(redis_cluster, room_id)
+    source = redis_cluster.owner_of_room(room_id)
     target = next(p for p in redis_cluster.master_ports() if p != source)
     slot = int(redis_cluster.cli(source, "cluster", "keyslot", KEYS.room(room_id, "state")))
 
@@ -258,7 +240,7 @@ async def test_a_slot_migrated_while_its_room_is_busy_loses_and_repeats_nothing(
 
     acked = await run_sprint_while(members, migrate)
     check_room(members, acked)
-    assert owner(redis_cluster, room_id) == target
+    assert redis_cluster.owner_of_room(room_id) == target
     assert shard_subscribers(redis_cluster, target, room_id) == 3
     assert shard_subscribers(redis_cluster, source, room_id) == 0
 
@@ -270,7 +252,7 @@ async def test_a_master_killed_mid_sprint_is_replaced_and_clients_lose_nothing(
     room = await servers.create(servers.servers[0], program=PROGRAM)
     room_id = room["room_id"]
     members = await Members.join(servers, room)
-    dead = owner(redis_cluster, room_id)
+    dead = redis_cluster.owner_of_room(room_id)
 
     def kill() -> None:
         time.sleep(PHASE_MS * 1.5 / 1000)
@@ -278,7 +260,7 @@ async def test_a_master_killed_mid_sprint_is_replaced_and_clients_lose_nothing(
 
     acked = await run_sprint_while(members, kill)
     stream = check_room(members, acked)
-    assert owner(redis_cluster, room_id) != dead
+    assert redis_cluster.owner_of_room(room_id) != dead
     # On time: the sprint's last transition carries its own instant (phases
     # are scheduled from the start, not from when somebody noticed).
     start = next(e for e in stream if e["type"] == "sprint.changed")

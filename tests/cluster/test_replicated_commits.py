@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,30 +19,11 @@ import redis
 from ensemble.backends.redis_keys import Keys
 from ensemble.client import Client, ClientError
 from ensemble.wire.packet import Packet
-from tests.support.redis_cluster import RedisCluster, running_cluster
-
-from .conftest import Cluster
+from tests.support.redis_cluster import RedisCluster
 
 pytestmark = pytest.mark.timeout(180)
 
 KEYS = Keys("ensemble")
-
-
-@pytest.fixture(scope="module")
-def redis_cluster() -> Iterator[RedisCluster]:
-    with running_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-async def servers(redis_cluster: RedisCluster) -> AsyncIterator[Cluster]:
-    helper = Cluster(redis_cluster)  # type: ignore[arg-type]  # has .url like a RedisServer
-    yield helper
-    await helper.close()
-
-
-def owner(redis_cluster: RedisCluster, room_id: str) -> int:
-    return redis_cluster.owner_of(KEYS.room(room_id, "state"))
 
 
 def history_length(redis_cluster: RedisCluster, port: int, room_id: str) -> int:
@@ -89,7 +70,7 @@ async def test_a_commit_no_replica_confirms_in_time_is_still_acknowledged_and_co
     room = await servers.create(server)
     mia = await servers.join(room, "Mia", server, mentor=True)
     frames: list[dict[str, Any]] = []
-    master = owner(redis_cluster, room["room_id"])
+    master = redis_cluster.owner_of_room(room["room_id"])
     replica = redis_cluster.replica_of(master)
 
     waits = waits_on(redis_cluster, master)
@@ -131,7 +112,7 @@ async def test_commits_published_out_of_order_reach_members_once_and_in_order(
     for name, client in members.items():
         await receive_until(client, frames[name], "hello")
 
-    master = owner(redis_cluster, room_id)
+    master = redis_cluster.owner_of_room(room_id)
     replica = redis_cluster.replica_of(master)
     replica.pause()  # no WAIT is satisfied meanwhile
     try:
@@ -175,7 +156,7 @@ async def test_a_master_dying_with_a_commit_its_replica_lacks_loses_nothing_anyb
     for name, client in members.items():
         await receive_until(client, frames[name], "before")
 
-    master = owner(redis_cluster, room_id)
+    master = redis_cluster.owner_of_room(room_id)
     replica = redis_cluster.replica_of(master)
     length = history_length(redis_cluster, master, room_id)
     # The replica stops, and its link to the master is cut: what the master
@@ -194,7 +175,7 @@ async def test_a_master_dying_with_a_commit_its_replica_lacks_loses_nothing_anyb
     finally:
         replica.resume()
     await asyncio.to_thread(redis_cluster.wait_takeover, master)
-    new_master = owner(redis_cluster, room_id)
+    new_master = redis_cluster.owner_of_room(room_id)
     assert new_master == replica.port
     try:
         await sending

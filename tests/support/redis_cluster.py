@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+from ensemble.backends.redis_keys import Keys
 from tests.support.redis_server import RedisServer, free_cluster_port
 
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
@@ -86,6 +87,10 @@ class RedisCluster:
         """The port of the master that owns `key`'s slot."""
         slot = int(self.cli(self.master_ports()[0], "cluster", "keyslot", key))
         return self.owner_of_slot(slot)
+
+    def owner_of_room(self, room_id: str) -> int:
+        """The port of the master that owns a room's slot (all its keys share it)."""
+        return self.owner_of(Keys("ensemble").room(room_id, "state"))
 
     def owner_of_slot(self, slot: int) -> int:
         for port in self.master_ports():
