@@ -5,9 +5,6 @@ mentors' notes; the mentor sees those too."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from playwright.sync_api import Page, expect
 from ensemble.client import Client
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
+from tests.web.helpers import in_a_thread, wait_kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -54,30 +52,6 @@ async def hold_session(server: ServerProcess, room_id: str, people: dict[str, di
             await client.close()
 
 
-def in_a_thread(coroutine: Any) -> None:
-    """Run a coroutine on its own loop, away from Playwright's."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as exc:  # handed to the test
-            failure.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the session did not finish in 60 s"
-    if failure:
-        raise failure[0]
-
-
-def wait_kept(server: ServerProcess, person: dict[str, Any]) -> None:
-    headers = {"Authorization": f"Bearer {person['person_key']}"}
-    deadline = time.monotonic() + 20
-    while not httpx.get(f"{server.http}/api/me/sessions", headers=headers).json()["sessions"]:
-        assert time.monotonic() < deadline, "the session was not kept in 20 s"
-        time.sleep(0.1)
 
 
 def open_as(page: Page, person: dict[str, Any]) -> None:

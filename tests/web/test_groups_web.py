@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support.server import ServerProcess, start_server
 from tests.web.conftest import PHONE
+from tests.web.helpers import assert_inert, auth
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -38,9 +39,6 @@ def person_of(page: Page) -> dict[str, Any]:
     return dict(page.evaluate("() => JSON.parse(localStorage.getItem('ensemble:person'))"))
 
 
-def auth(person: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {person['person_key']}"}
-
 
 def start_log(page: Page, server: ServerProcess, name: str) -> None:
     page.goto(f"{server.http}/me")
@@ -55,17 +53,6 @@ def watch_dialogs(page: Page) -> list[str]:
     page.on("dialog", lambda d: (seen.append(d.message), d.dismiss()))
     return seen
 
-
-def assert_inert(page: Page, texts: list[str]) -> None:
-    """Every text shows literally; no element came from the markup."""
-    body = page.locator("body")
-    for text in texts:
-        expect(body).to_contain_text(text)
-    made = page.evaluate(
-        """() => [...document.querySelectorAll('img, b')]
-                  .filter(e => e.tagName === 'IMG' ? e.getAttribute('src') === 'x'
-                                                   : e.textContent === 'XSS').length""")
-    assert made == 0, f"{made} elements were made from user text"
 
 
 def no_overflow(page: Page) -> None:

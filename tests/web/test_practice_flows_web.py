@@ -5,10 +5,7 @@ opt-in on the group page; the mentor's page for a person on a 375 px phone."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +16,12 @@ from playwright.sync_api import Page, expect
 from ensemble.client import Client
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
+from tests.web.helpers import auth, in_a_thread, wait_kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 expect.set_options(timeout=15_000)
 
-
-def auth(person: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {person['person_key']}"}
 
 
 def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None,
@@ -43,35 +38,6 @@ def stored_person(page: Page) -> dict[str, Any] | None:
     return None if kept is None else dict(kept)
 
 
-def in_a_thread(coroutine: Any) -> None:
-    """Run a coroutine on its own loop, away from Playwright's (bounded)."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as exc:  # handed to the test
-            failure.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the websocket clients did not finish in 60 s"
-    if failure:
-        raise failure[0]
-
-
-def wait_kept(server: ServerProcess, person: dict[str, Any], count: int = 1) -> list[Any]:
-    """The person's kept sessions, once there are `count` (within 20 s)."""
-    deadline = time.monotonic() + 20
-    while True:
-        reply = httpx.get(f"{server.http}/api/me/sessions", headers=auth(person))
-        assert reply.status_code == 200, reply.text
-        sessions = list(reply.json()["sessions"])
-        if len(sessions) >= count:
-            return sessions
-        assert time.monotonic() < deadline, f"{len(sessions)} of {count} sessions kept in 20 s"
-        time.sleep(0.1)
 
 
 async def close_room(server: ServerProcess, room_id: str, host_key: str) -> None:

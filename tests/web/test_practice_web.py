@@ -5,7 +5,6 @@ sessions on the person's page."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from playwright.sync_api import Page, expect
 from tests.support.clock_server import CLOCK_FILE, set_offset
 from tests.support.server import ServerProcess, free_port
 from tests.web.conftest import PHONE
+from tests.web.helpers import wait_kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -42,16 +42,6 @@ def clocked_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
 def person_of(page: Page) -> dict[str, Any]:
     return dict(page.evaluate("() => JSON.parse(localStorage.getItem('ensemble:person'))"))
 
-
-def wait_kept(server: ServerProcess, person: dict[str, Any], count: int) -> None:
-    headers = {"Authorization": f"Bearer {person['person_key']}"}
-    deadline = time.monotonic() + 20
-    while True:
-        sessions = httpx.get(f"{server.http}/api/me/sessions", headers=headers).json()["sessions"]
-        if len(sessions) >= count:
-            return
-        assert time.monotonic() < deadline, f"{len(sessions)} of {count} sessions kept"
-        time.sleep(0.1)
 
 
 def enter(page: Page, name: str) -> None:

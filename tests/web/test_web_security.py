@@ -22,6 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.cluster.balancer import NGINX, Nginx
 from tests.support.server import ServerProcess, start_server
+from tests.web.helpers import assert_inert
 
 pytestmark = [pytest.mark.browser]
 
@@ -71,17 +72,6 @@ def join_page(page: Page, url: str, name: str) -> None:
     page.click("#join-submit")
     expect(page.locator("#conn")).to_have_attribute("data-status", "open")
 
-
-def assert_inert(page: Page, texts: list[str]) -> None:
-    """Every text shows literally; no element came from the markup."""
-    body = page.locator("body")
-    for text in texts:
-        expect(body).to_contain_text(text)
-    made = page.evaluate(
-        """() => [...document.querySelectorAll('img, b')]
-                  .filter(e => e.tagName === 'IMG' ? e.getAttribute('src') === 'x'
-                                                   : e.textContent === 'XSS').length""")
-    assert made == 0, f"{made} elements were made from user text"
 
 
 @pytest.mark.timeout(120)
