@@ -27,6 +27,9 @@ from ensemble.backends.redis_pubsub import Address, Endpoint
 
 SCRIPTS = Path(__file__).parent
 SCRIPT_NAMES = ("commit", "publish", "presence", "claim", "delete")
+# What the commit script answers (redis_commit.lua): committed, this token's
+# commit was made already, version conflict, no such room, too late.
+COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2
 # Replies that mean "this Redis cannot serve now", not "the request is wrong".
 UNAVAILABLE_REPLIES = (
     "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "BUSY", "MOVED", "ASK",

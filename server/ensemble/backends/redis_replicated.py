@@ -41,11 +41,10 @@ from typing import Any
 from redis.exceptions import AskError, MovedError, NoScriptError, TryAgainError
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.backends.redis_client import RedisClient, unavailable
+from ensemble.backends.redis_client import ALREADY, COMMITTED, RedisClient, unavailable
 
 log = logging.getLogger(__name__)
 
-COMMITTED, ALREADY = 1, 2
 PAYLOAD = 9  # the commit script's ARGV[10], the publication
 REDIRECTS = 5  # MOVED / ASK / TRYAGAIN followed before giving up
 WARN_EVERY_S = 10.0

@@ -14,7 +14,14 @@ from typing import Any
 from redis.backoff import ExponentialWithJitterBackoff
 
 from ensemble.backends.base import BackendUnavailable, Command, RecordLog
-from ensemble.backends.redis_client import RedisClient, unavailable
+from ensemble.backends.redis_client import (
+    ALREADY,
+    COMMITTED,
+    MISSING,
+    TOO_LATE,
+    RedisClient,
+    unavailable,
+)
 from ensemble.backends.redis_keys import DUE, INDEXES, LISTED
 from ensemble.backends.redis_replicated import ReplicatedCommits
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
@@ -27,7 +34,6 @@ RESENDS = 3  # a commit whose reply was lost is sent again, idempotent by its to
 COMMIT_WINDOW = 2.0  # socket timeouts a commit may take before it is given up
 CLOCK_SKEW = 0.25  # seconds Redis's clock may differ from this process's
 KNOWN_ROOMS = 1024  # rooms whose last commit this process remembers
-COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2
 
 
 class RedisStore:
