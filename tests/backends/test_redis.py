@@ -421,3 +421,33 @@ async def test_a_redis_with_a_password_is_reached_by_commands_and_pub_sub() -> N
         for each in backends:
             await each.close()
         server.cleanup()
+
+
+async def test_a_room_other_processes_write_is_read_before_each_command(redis_factory) -> None:  # type: ignore[no-untyped-def]
+    """A process runs a command on the room as it committed it last; once that
+    copy proved stale (another process wrote), it reads the room first for a
+    while instead of paying a refused commit each time."""
+    one, two = await redis_factory(), await redis_factory()
+    room = new_room()
+    room_id = room.state.id
+    await one.create_room(room.state, room.opening())
+    await one.transact(room_id, join("m", "mentor"))
+    writes: list[int] = []
+    write = one.store._write
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        writes.append(1)
+        return await write(*args, **kwargs)
+
+    one.store._write = counted
+    chat = request("m", "chat.send", {"text": "hi"})
+    await one.transact(room_id, chat)
+    assert len(writes) == 1  # its own copy was current: one commit, no read
+    await two.transact(room_id, chat)
+    await one.transact(room_id, chat)
+    assert len(writes) == 3  # a stale copy: refused, then read and committed
+    await two.transact(room_id, chat)
+    await one.transact(room_id, chat)
+    assert len(writes) == 4  # known to be shared: read first, committed at once
+    history = await one.history(room_id, "room", 0)
+    assert [p.seq for p in history] == list(range(1, len(history) + 1))

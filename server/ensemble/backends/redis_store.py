@@ -34,6 +34,7 @@ RESENDS = 3  # a commit whose reply was lost is sent again, idempotent by its to
 COMMIT_WINDOW = 2.0  # socket timeouts a commit may take before it is given up
 CLOCK_SKEW = 0.25  # seconds Redis's clock may differ from this process's
 KNOWN_ROOMS = 1024  # rooms whose last commit this process remembers
+SHARED_FOR = 5.0  # seconds a room another process writes is read before each command
 
 
 class RedisStore:
@@ -57,6 +58,10 @@ class RedisStore:
         # version check refuses and the room is read again. A command that
         # fails drops it (the Room may be half changed).
         self._known: OrderedDict[str, tuple[int, bytes, Room]] = OrderedDict()
+        # Rooms other processes write too (their members are spread): the
+        # remembered copy is mostly stale there, and each stale try costs a
+        # refused commit, so for a while each command reads the room first.
+        self._shared: dict[str, float] = {}
 
     def _key(self, room_id: str, name: str) -> str:
         return self._keys.room(room_id, name)
@@ -68,6 +73,7 @@ class RedisStore:
 
     async def delete_room(self, room_id: str) -> None:
         self._known.pop(room_id, None)
+        self._shared.pop(room_id, None)
         names = ["state", "leases", "lease_clock", "log", "quota", "hkeys", "h:room",
                  "h:mentors"]
         with unavailable():
@@ -93,6 +99,8 @@ class RedisStore:
 
     async def _transact(self, room_id: str, command: Command) -> Outcome:
         known = self._known.pop(room_id, None)
+        if known is not None and self._shared.get(room_id, 0.0) > time.monotonic():
+            known = None
         for attempt in range(MAX_ATTEMPTS):
             if known is None:
                 data, version = await self._read(room_id)
@@ -109,6 +117,7 @@ class RedisStore:
                 if known is None or await self._version(room_id) == version:
                     self._remember(room_id, version, data, room)
                     return outcome
+                self._written_elsewhere(room_id)
                 known = None
                 continue
             status, _ = await self._write(room.state, outcome, version, packets, state)
@@ -121,6 +130,8 @@ class RedisStore:
                 raise RoomGone(f"no room {room_id}")
             if known is None:
                 await asyncio.sleep(self._conflict_backoff.compute(attempt + 1))
+            else:
+                self._written_elsewhere(room_id)
             known = None  # another process committed since: read what it left
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
@@ -137,6 +148,12 @@ class RedisStore:
         with unavailable():
             version = await self._client.redis.hget(self._key(room_id, "state"), "v")
         return None if version is None else int(version)
+
+    def _written_elsewhere(self, room_id: str) -> None:
+        self._shared.pop(room_id, None)
+        self._shared[room_id] = time.monotonic() + SHARED_FOR
+        if len(self._shared) > KNOWN_ROOMS:
+            del self._shared[next(iter(self._shared))]  # the longest unmarked
 
     def _remember(self, room_id: str, version: int, state: bytes, room: Room) -> None:
         self._known[room_id] = (version, state, room)
