@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -69,9 +70,14 @@ class Cluster:
         return await self.rooms.join(room, name, mentor=mentor, servers=listed, **kw)
 
     async def close(self) -> None:
-        await self.rooms.close()
-        for server in self.servers:
-            server.stop()
+        """Close the clients (bounded), then stop every server whatever happened:
+        a test that timed out must not leave its servers running."""
+        try:
+            async with asyncio.timeout(30):
+                await self.rooms.close()
+        finally:
+            for server in self.servers:
+                server.stop()
 
 
 @pytest.fixture
