@@ -107,7 +107,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         for session in list(live):
             session.close(CloseCode.GOING_AWAY, "server shutting down: reconnect")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_ended.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await all_ended.wait()
 
     def page(name: str):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> Response:

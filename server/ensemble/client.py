@@ -159,7 +159,8 @@ class Client:
     async def _open(self, timeout: float) -> None:
         ws = await self._dial()
         try:
-            welcome = await asyncio.wait_for(self._say_hello(ws), timeout)
+            async with asyncio.timeout(timeout):
+                welcome = await self._say_hello(ws)
         except BaseException:
             await ws.close()
             raise
@@ -252,7 +253,8 @@ class Client:
                     self._url_index += 1  # try the next server
                     raise
                 try:
-                    welcome = await asyncio.wait_for(self._say_hello(ws), 10)
+                    async with asyncio.timeout(10):
+                        welcome = await self._say_hello(ws)
                 except ClientError as exc:
                     await ws.close()
                     if exc.code == ErrorCode.UNAVAILABLE:
@@ -318,13 +320,15 @@ class Client:
 
     async def request(self, type_: str, timeout: float = 10.0, **payload: Any) -> dict[str, Any]:
         """Send a request and return its ack; raise ClientError on an error frame."""
-        await asyncio.wait_for(self._welcomed.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._welcomed.wait()
         ref = next(self._refs)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[ref] = future
         try:
             await self.send({"type": type_, "ref": ref, **payload})
-            return await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout):
+                return await future
         finally:
             self._pending.pop(ref, None)  # answered, failed or given up: not pending
 
@@ -350,7 +354,8 @@ class Client:
             yield item
 
     async def next_event(self, timeout: float = 10.0) -> Event:
-        item = await asyncio.wait_for(self._events.get(), timeout)
+        async with asyncio.timeout(timeout):
+            item = await self._events.get()
         if isinstance(item, Closed):
             self._events.put_nowait(item)
             raise item
@@ -394,7 +399,8 @@ class Client:
             t0 = self.client_now()
             await self.send({"type": "ping", "t0": t0})
             while True:
-                pong, t1 = await asyncio.wait_for(self._pongs.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    pong, t1 = await self._pongs.get()
                 if pong.get("t0") == t0:  # a late answer to an earlier ping is not this one
                     self.clock.add(t0, t1, pong["server_time"])
                     return
@@ -418,7 +424,8 @@ class Client:
                 log.debug("clock sync ping failed: %r", exc)
             wait = fast_every_s if time.monotonic() < fast_until else every_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sync_again.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._sync_again.wait()
             if self._sync_again.is_set():
                 self._sync_again.clear()
                 fast_until = time.monotonic() + fast_for_s

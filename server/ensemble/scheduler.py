@@ -103,7 +103,8 @@ class Scheduler:
                 delay = RETRY_S
             self._passed.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, delay))
+                async with asyncio.timeout(max(0.0, delay)):
+                    await self._wake.wait()
 
     async def _pass(self) -> float:
         now = self._clock.now_ms()

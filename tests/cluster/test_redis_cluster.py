@@ -167,7 +167,8 @@ async def run_sprint_while(members: Members, fault=None) -> set[str]:  # type: i
     finally:
         for task in talking:
             task.cancel()
-        await asyncio.gather(*talking, return_exceptions=True)
+        async with asyncio.timeout(15):  # a chatter that ignored its cancel must not hang here
+            await asyncio.gather(*talking, return_exceptions=True)
     await members.until(lambda e: e.get("type") == "turns.changed"
                         and e["actor"] is None and e["turns"]["current"] is None)
     await mentor.request("chat.send", text="end")
