@@ -29,6 +29,7 @@ from ensemble.timesource import Clock
 log = logging.getLogger(__name__)
 
 RETRY_S = 0.5  # after the backend failed
+RETRY_MS = int(RETRY_S * 1000)
 MAX_KNOWN = 100_000  # deadlines remembered; beyond, the sweep finds the rest
 
 
@@ -48,6 +49,7 @@ class Scheduler:
         self._sweep_ms = sweep_ms
         self._claim_ms = claim_ms
         self._known: dict[str, int] = {}  # room id -> the deadline this process knows
+        self._claimed: dict[str, int] = {}  # room id -> until when a claim whose tick failed holds
         self._heap: list[tuple[int, str]] = []
         self._wake = asyncio.Event()
         self._next_sweep = 0
@@ -117,16 +119,26 @@ class Scheduler:
         if now >= self._next_sweep:
             await self._sweep(now)
             self._next_sweep = now + self._sweep_ms
-        for room_id in self._due(now):
-            if not await self._backend.claim(room_id, now, self._claim_ms):
-                continue  # another process has it, or the deadline moved
+        due = self._due(now)
+        for index, room_id in enumerate(due):
             try:
+                if self._claimed.get(room_id, -1) <= now:  # not still ours from a failed try
+                    if not await self._backend.claim(room_id, now, self._claim_ms):
+                        continue  # another process has it, or the deadline moved
+                    self._claimed[room_id] = now + self._claim_ms
                 await self._tick(room_id, now)
-            except (asyncio.CancelledError, BackendUnavailable):
+            except asyncio.CancelledError:
+                raise
+            except BackendUnavailable:
+                # Tried again soon, by this process (the claim stays ours), not
+                # once the claim ends: a phase must not end seconds late.
+                for left in due[index:]:
+                    self.learn(left, now + RETRY_MS)
                 raise
             except Exception:
                 # One broken room must not hold up the others (due again after the claim).
                 log.exception("ticking room %s failed", room_id)
+            self._claimed.pop(room_id, None)
         wake_at = min(self._next_sweep, self._heap[0][0] if self._heap else self._next_sweep)
         return (wake_at - self._clock.now_ms()) / 1000
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ensemble.scheduler import Scheduler
+from ensemble.backends.base import BackendUnavailable
+from ensemble.scheduler import RETRY_MS, Scheduler
 from ensemble.timesource import ManualClock
 
 from .collect import Collector
@@ -98,3 +99,29 @@ async def test_every_process_knows_the_deadline_one_ticks(processes):
         process.scheduler.learn(room_id, outcome.deadline)
     await asyncio.gather(*(p.advance_to(T0 + 60_000) for p in many))
     assert sum(len(p.ticked) for p in many) == 1
+
+
+async def test_a_tick_the_backend_failed_is_tried_again_soon_by_its_claimer(processes):
+    """The claimer's commit failed (Redis unreachable, or conflicts without
+    end): it tries again half a second later, not once its claim has run out."""
+    process = await processes()
+    room_id = await room_with_mentor(process.backend)
+    outcome = await process.backend.transact(
+        room_id, request("m", "sprint.start", {"phases": PHASES})
+    )
+    process.scheduler.learn(room_id, outcome.deadline)
+    ticking = process.tick
+    failures = [BackendUnavailable("redis: connection refused")]
+
+    async def flaky(room_id: str, now: int) -> None:
+        if failures:
+            process.ticked.append((room_id, now))
+            raise failures.pop()
+        await ticking(room_id, now)
+
+    process.scheduler._tick = flaky
+    await process.advance_to(T0 + 60_000)
+    assert process.ticked == [(room_id, T0 + 60_000)]
+    await process.advance_to(T0 + 60_000 + RETRY_MS)
+    assert process.ticked == [(room_id, T0 + 60_000), (room_id, T0 + 60_000 + RETRY_MS)]
+    assert process.scheduler.known(room_id) == T0 + 60_000 + PHASES[1]["duration_ms"]
