@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ensemble.client import Client
@@ -18,6 +19,10 @@ from tests.support.server import ServerProcess, free_port
 
 # Short leases so a killed process's connections are noticed within seconds.
 CLUSTER_ENV = {"ENSEMBLE_PRESENCE_TTL_MS": "1500"}
+# Counters a failed test's message quotes from each server's /metrics.
+REPORTED = ("ensemble_errors_total", "ensemble_deliveries_total", "ensemble_slow_consumers",
+            "ensemble_redis_unreplicated", "ensemble_connections")
+ACCESS = ("OK", "Created", "[accepted]", "connection open", "connection closed")
 # Server logs stay here for a failed run (`--log-level info` after ours wins).
 LOGS = Path(tempfile.gettempdir()) / "ensemble-cluster-logs"
 LOGS.mkdir(exist_ok=True)
@@ -68,6 +73,23 @@ class Cluster:
     ) -> Client:
         listed = servers if isinstance(servers, list) else [servers]
         return await self.rooms.join(room, name, mentor=mentor, servers=listed, **kw)
+
+    async def report(self, lines: int = 15) -> str:
+        """What each server counted and logged last: for a failed test's message
+        (a CI run keeps nothing else)."""
+        parts = []
+        async with httpx.AsyncClient(timeout=2) as http:
+            for server in self.servers:
+                try:
+                    metrics = (await http.get(f"{server.http}/metrics")).text.splitlines()
+                    counted = [m for m in metrics if m.startswith(REPORTED)
+                               and "_created" not in m and not m.endswith(" 0.0")]
+                except httpx.HTTPError as error:
+                    counted = [f"/metrics: {error!r}"]
+                text = server.log_path.read_text() if server.log_path else ""
+                log = [line for line in text.splitlines() if not line.endswith(ACCESS)][-lines:]
+                parts.append(f"server {server.port}: {counted}\n  " + "\n  ".join(log))
+        return "\n".join(parts)
 
     async def close(self) -> None:
         """Close the clients (bounded), then stop every server whatever happened:

@@ -58,8 +58,9 @@ async def rooms_on_every_shard(
 class Members:
     """A mentor and two participants of one room, each on another process."""
 
-    def __init__(self, clients: list[Client]) -> None:
+    def __init__(self, clients: list[Client], servers: Cluster) -> None:
         self.clients = clients
+        self.servers = servers
         self.mentor = clients[0]
         self.frames: list[list[dict[str, Any]]] = [[] for _ in clients]
         self.arrived: dict[tuple[int, int], float] = {}  # (client, room seq) -> wall ms
@@ -73,7 +74,7 @@ class Members:
             await servers.join(room, "Pat", [procs[1], procs[2]]),
             await servers.join(room, "Sam", [procs[2], procs[3]], encoding="json"),
         ]
-        return cls(clients)
+        return cls(clients, servers)
 
     async def until(self, predicate, within: float = 40.0) -> None:  # type: ignore[no-untyped-def]
         """Until each client received a frame matching `predicate` (perhaps already).
@@ -98,7 +99,8 @@ class Members:
         except TimeoutError:
             last = [[(f.get("type"), f.get("seq")) for f in frames[-5:]] for frames in self.frames]
             codes = [c.close_codes for c in self.clients]
-            raise AssertionError(f"stalled; last frames {last}, close codes {codes}") from None
+            raise AssertionError(f"stalled; last frames {last}, close codes {codes}\n"
+                                 f"{await self.servers.report()}") from None
 
     def room_streams(self) -> list[list[dict[str, Any]]]:
         return [[f for f in frames if f.get("stream") == "room"] for frames in self.frames]
