@@ -7,7 +7,9 @@ A process learns deadlines three ways, so it does not poll the schedule:
   carries the room's next deadline (`Backend.watch_deadlines`);
 * from a sweep of the backend's schedule every `sweep_ms`, for rooms nobody
   here heard of (an empty room's idle close, a closed room's expiry, a room
-  whose process died before its deadline).
+  whose process died before its deadline). The sweep also publishes what a
+  process that died between a commit and its publication left
+  (`Backend.publish_stranded`).
 
 When a known deadline comes, the room is claimed (`Backend.claim`: one process
 per deadline, atomically in the backend) and ticked; the tick's outcome tells
@@ -144,9 +146,11 @@ class Scheduler:
 
     async def _sweep(self, now: int) -> None:
         """Rooms due by the backend's schedule, known here or not: a room nobody
-        here listens to is ticked at most `sweep_ms` late."""
+        here listens to is ticked at most `sweep_ms` late. And commits a process
+        that died left unpublished are published."""
         for room_id in await self._backend.due_rooms(now):
             self.learn(room_id, now)
+        await self._backend.publish_stranded()
 
     def _due(self, now: int) -> list[str]:
         due: list[str] = []

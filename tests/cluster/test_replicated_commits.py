@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from ensemble.backends.redis_keys import Keys
-from ensemble.client import Client, ClientError
+from ensemble.client import Client, ClientError, ConnectionLost
 from ensemble.wire.packet import Packet
 from tests.support.redis_cluster import RedisCluster
 
@@ -136,6 +136,50 @@ async def test_commits_published_out_of_order_reach_members_once_and_in_order(
         assert texts == ["hello", "first", "second"], (name, texts)
     assert unreplicated(slow) == 1 and unreplicated(fast) == 1
     await asyncio.to_thread(redis_cluster.wait_ok)
+
+
+async def test_a_commit_whose_process_died_before_publishing_it_still_reaches_members(
+    servers, redis_cluster
+):
+    # The process that commits waits (its WAIT) for a paused replica, and is
+    # killed meanwhile: its commit is made, its publication never sent. No
+    # other event follows, yet the member on the other process gets it: its
+    # scheduler sweep publishes what the dead process left. (Long leases: the
+    # dead process's member is not removed meanwhile, an event that would
+    # bring the missed one along.)
+    leases = {"ENSEMBLE_PRESENCE_TTL_MS": "60000"}
+    doomed = servers.start(1, env={**leases, "ENSEMBLE_REDIS_WAIT_MS": "60000"})[0]
+    other = servers.start(1, env=leases)[1]
+    room = await servers.create(doomed)
+    room_id = room["room_id"]
+    mia = await servers.join(room, "Mia", doomed, mentor=True)
+    pat = await servers.join(room, "Pat", other)
+    frames: list[dict[str, Any]] = []
+    await mia.request("chat.send", text="before")
+    await receive_until(pat, frames, "before")
+
+    master = redis_cluster.owner_of_room(room_id)
+    replica = redis_cluster.replica_of(master)
+    length = history_length(redis_cluster, master, room_id)
+    replica.pause()  # until the end: the dead process's WAIT must not end first
+    try:
+        sending = asyncio.create_task(mia.request("chat.send", text="stranded", timeout=120))
+        await until(lambda: history_length(redis_cluster, master, room_id) > length)
+        doomed.kill()  # committed; its WAIT still waiting, its publish never sent
+        with contextlib.suppress(ConnectionLost):  # its server is gone
+            await sending
+        started = time.monotonic()
+        await receive_until(pat, frames, "stranded", within=15)
+        print(f"published for the dead process after {time.monotonic() - started:.1f} s")
+    finally:
+        replica.resume()
+    await pat.request("chat.send", text="after")
+    await receive_until(pat, frames, "after")
+    texts = [f["text"] for f in frames if f.get("type") == "chat.message"]
+    assert texts == ["before", "stranded", "after"]
+    # Nothing is left waiting in the slot's index.
+    index = KEYS.index(room_id, "unpublished")
+    assert redis_cluster.cli(master, "zscore", index, room_id).strip() == ""
 
 
 async def test_a_master_dying_with_a_commit_its_replica_lacks_loses_nothing_anybody_saw(

@@ -127,6 +127,11 @@ class Broker(Protocol):
 
     async def unsubscribe(self, room_id: str, listener: Listener) -> None: ...
 
+    async def publish_stranded(self) -> int:
+        """Publish the commits whose process died between committing and
+        publishing them (where those are two steps: redis_replicated.py);
+        returns how many. Called by every process's scheduler sweep."""
+
 
 class Schedule(Protocol):
     async def due_rooms(self, now: int) -> list[str]:

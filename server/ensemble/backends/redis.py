@@ -10,7 +10,9 @@ tag ``{room_id}``, so on a cluster a room lives on one slot):
 
 * ``<prefix>:{room}:state`` -- hash: ``data`` (msgpack of ``RoomState.to_dict()``),
   ``v`` (version, +1 per commit), ``summary`` (msgpack of the listing summary
-  the core told), ``c`` (token of the last commit).
+  the core told), ``c`` (token of the last commit); with replicas also ``pub``
+  (the last commit's publication until it is published) and ``pubclaim``
+  (a sweep publishing it for a process that died, redis_stranded.lua).
 * ``<prefix>:{room}:h:<key>`` -- one stream per history (``room``, ``mentors``,
   ``direct:<member>``), entry id ``<seq>-0`` so ``history(after)`` is one exact
   XRANGE, trimmed to ``settings.history_size`` entries.
@@ -31,7 +33,7 @@ tag ``{room_id}``, so on a cluster a room lives on one slot):
 
 No key spans rooms of different slots: the schedule (zset room -> deadline),
 the listing (set of listed rooms) and the rooms with leases are indexes per
-slot (``<prefix>:{<slot tag>}:idx:due|listed|leased``, redis_keys.py), written
+slot (``<prefix>:{<slot tag>}:idx:due|listed|leased|unpublished``, redis_keys.py), written
 by the same scripts as the room, atomically. Processes find the indexes by
 scanning every master: the scheduler's sweep scans each time, the listing and
 presence reuse a scan for ``index_ttl`` seconds (so a room on a slot new to a
@@ -56,7 +58,10 @@ script publishes nothing: the same connection then WAITs for a replica and
 runs the publish script (redis_replicated.py), so nobody hears of a commit a
 failover could lose; two processes' commits may then be published out of
 order, which sessions mend by seq (catch-up from the history, duplicates
-dropped). On a version
+dropped). A process that dies between its commit and its publication leaves
+the room in its slot's ``unpublished`` index: every process's scheduler sweep
+publishes such a commit once it has waited longer than a live process would
+(about a second), after a WAIT of its own. On a version
 conflict the command is re-run on the fresh state, with a jittered backoff, at
 most ``MAX_ATTEMPTS`` times. Within one process, transactions on one room
 queue behind a local lock, so conflicts only arise between processes. A commit
@@ -265,6 +270,11 @@ class RedisBackend:
     async def subscribe(self, room_id: str, listener: Listener) -> None:
         """Returns once Redis confirmed the room's subscription (at once if it was)."""
         await self.broker.subscribe(room_id, listener)
+
+    async def publish_stranded(self) -> int:
+        if self.replicated is None:
+            return 0  # each commit publishes inside its own script
+        return await self.replicated.publish_stranded()
 
     async def unsubscribe(self, room_id: str, listener: Listener) -> None:
         if self._broker is not None:

@@ -26,7 +26,7 @@ from ensemble.backends.redis_keys import INDEXES, Keys
 from ensemble.backends.redis_pubsub import Address, Endpoint
 
 SCRIPTS = Path(__file__).parent
-SCRIPT_NAMES = ("commit", "publish", "presence", "claim", "delete")
+SCRIPT_NAMES = ("commit", "publish", "stranded", "presence", "claim", "delete")
 # What the commit script answers (redis_commit.lua): committed, this token's
 # commit was made already, version conflict, no such room, too late.
 COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2

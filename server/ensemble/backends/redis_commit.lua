@@ -9,15 +9,20 @@
 -- KEYS[4] record log list       (the report's records, bounded)
 -- KEYS[5] history names set     (every history key of the room, for deletion)
 -- KEYS[6] record quota hash     (per author: "k:<id>" records kept, "d:<id>" dropped)
--- KEYS[7..] one history stream per packet, in commit order (may repeat)
+-- KEYS[7] the slot's unpublished commits (zset room id -> when committed, ms)
+-- KEYS[8..] one history stream per packet, in commit order (may repeat)
 -- ARGV[1] expected version, or -1 to create a room that must not exist yet
 -- ARGV[2] commit token (makes a retried EVALSHA idempotent)
 -- ARGV[3] state bytes           ARGV[4] summary bytes
 -- ARGV[5] room id               ARGV[6] deadline ms or ""
 -- ARGV[7] "1" listed publicly, "0" not
--- ARGV[8] history size          ARGV[9] shard channel
+-- ARGV[8] history size
+-- ARGV[9] shard channel, or "" when the caller publishes after WAIT
+--         (redis_publish.lua): the payload is then kept in the state hash
+--         ('pub') and the room entered in KEYS[7] until it is published, so
+--         that if the caller dies first another process publishes it
+--         (redis_stranded.lua)
 -- ARGV[10] publication payload (msgpack [deadline, [packet...]]) or "" for none
---          (also "" when the caller publishes after WAIT: redis_publish.lua)
 -- ARGV[11] record log size      ARGV[12] record quota per author
 -- ARGV[13] number of records n
 -- ARGV[14..13+2n] per record: its author (core.record_author) or "", its bytes;
@@ -52,7 +57,8 @@ end
 -- A copy delivered late (Redis stalled, the caller answered `unavailable`)
 -- must not take effect after all.
 local clock = redis.call('TIME')
-if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[#ARGV]) then
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if now > tonumber(ARGV[#ARGV]) then
   return {-2, 0}
 end
 
@@ -86,8 +92,8 @@ end
 
 local size = ARGV[8]
 local first = 14 + 2 * records
-for i = 7, #KEYS do
-  local arg = first + (i - 7) * 2
+for i = 8, #KEYS do
+  local arg = first + (i - 8) * 2
   redis.call('XADD', KEYS[i], 'MAXLEN', '=', size, ARGV[arg], 'p', ARGV[arg + 1])
   redis.call('SADD', KEYS[5], KEYS[i])
 end
@@ -105,6 +111,11 @@ else
 end
 
 if ARGV[10] ~= '' then
-  redis.call('SPUBLISH', ARGV[9], ARGV[10])
+  if ARGV[9] ~= '' then
+    redis.call('SPUBLISH', ARGV[9], ARGV[10])
+  else
+    redis.call('HSET', KEYS[1], 'pub', ARGV[10])
+    redis.call('ZADD', KEYS[7], now, ARGV[5])
+  end
 end
 return {1, version}

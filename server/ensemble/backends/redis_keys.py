@@ -17,8 +17,8 @@ import functools
 from redis.crc import key_slot
 
 SLOTS = 16384
-DUE, LISTED, LEASED = "due", "listed", "leased"
-INDEXES = (DUE, LISTED, LEASED)
+DUE, LISTED, LEASED, UNPUBLISHED = "due", "listed", "leased", "unpublished"
+INDEXES = (DUE, LISTED, LEASED, UNPUBLISHED)
 
 
 @functools.cache

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,12 +43,16 @@ from redis.exceptions import AskError, MovedError, NoScriptError, TryAgainError
 
 from ensemble.backends.base import BackendUnavailable
 from ensemble.backends.redis_client import ALREADY, COMMITTED, RedisClient, unavailable
+from ensemble.backends.redis_keys import UNPUBLISHED as UNPUBLISHED_INDEX
 
 log = logging.getLogger(__name__)
 
-PAYLOAD = 9  # the commit script's ARGV[10], the publication
+CHANNEL, PAYLOAD = 8, 9  # the commit script's ARGV[9] and ARGV[10]
+ROOM_ID = 4  # its ARGV[5]
+UNPUBLISHED = 6  # its KEYS[7], the slot's unpublished commits
 REDIRECTS = 5  # MOVED / ASK / TRYAGAIN followed before giving up
 WARN_EVERY_S = 10.0
+STRANDED_MS = 1000  # plus twice the WAIT: then a commit's publication is another's job
 
 
 class ReplicatedCommits:
@@ -55,21 +60,21 @@ class ReplicatedCommits:
         self._client = client
         self.replicas = replicas
         self.wait_ms = wait_ms
+        # Longer than a live process takes from its commit to its publication.
+        self.stranded_ms = STRANDED_MS + 2 * wait_ms
         self.unreplicated = 0
         self.on_unreplicated: Callable[[], None] | None = None
         self._warned_at = -WARN_EVERY_S
         self._unwarned = 0
         self._running: set[asyncio.Task[tuple[int, int]]] = set()
 
-    async def commit(
-        self, keys: list[str], args: list[Any], channel: bytes
-    ) -> tuple[int, int]:
+    async def commit(self, keys: list[str], args: list[Any]) -> tuple[int, int]:
         """Run the commit script as redis_commit.lua says, then WAIT, then publish
         its payload (``args[PAYLOAD]``) if it committed. Returns {status, version}.
 
         A caller cancelled meanwhile (its socket closed) does not stop the
         publication of what was committed, as inside the script it could not."""
-        task = asyncio.ensure_future(self._commit(keys, args, channel))
+        task = asyncio.ensure_future(self._commit(keys, args))
         self._running.add(task)
         task.add_done_callback(self._done)
         return await asyncio.shield(task)
@@ -79,11 +84,11 @@ class ReplicatedCommits:
         if not task.cancelled():
             task.exception()  # retrieved: a caller that was cancelled cannot
 
-    async def _commit(
-        self, keys: list[str], args: list[Any], channel: bytes
-    ) -> tuple[int, int]:
-        state, token, payload = keys[0], args[1], args[PAYLOAD]
-        quiet = [*args[:PAYLOAD], b"", *args[PAYLOAD + 1:]]
+    async def _commit(self, keys: list[str], args: list[Any]) -> tuple[int, int]:
+        state, token, payload, channel = keys[0], args[1], args[PAYLOAD], args[CHANNEL]
+        publication = [keys[UNPUBLISHED], channel, payload, args[ROOM_ID]]
+        # No channel: the script keeps the payload until the publish below.
+        quiet = [*args[:CHANNEL], b"", *args[CHANNEL + 1:]]
         node: tuple[str, int] | None = None
         loaded = True  # EVALSHA; EVAL once a node said NOSCRIPT
         read_timeout = self._client.socket_timeout + self.wait_ms / 1000
@@ -94,8 +99,8 @@ class ReplicatedCommits:
                 ("WAIT", self.replicas, self.wait_ms),
             ]
             if payload:
-                commands += [*asking, self._script("publish", loaded, [state],
-                                                   [token, channel, payload])]
+                commands += [*asking, self._script("publish", loaded, [state, publication[0]],
+                                                   [token, *publication[1:]])]
             replies = await self._client.on_owner(
                 state, commands, read_timeout=read_timeout, node=node
             )
@@ -123,22 +128,61 @@ class ReplicatedCommits:
             if not isinstance(waited, int) or waited < self.replicas:
                 self._count_unreplicated(state, waited)
             if published != 1:
-                await self._publish_alone(state, channel, payload, published)
+                await self._publish_alone(state, publication, published)
         return status, version
+
+    async def publish_stranded(self) -> int:
+        """Publish what processes that died between commit and publish left
+        (redis_stranded.lua): rooms whose last commit waited past `stranded_ms`.
+        Anything that fails is left for the next sweep."""
+        cutoff = int(time.time() * 1000) - self.stranded_ms
+        found = await self._client.each_index(
+            UNPUBLISHED_INDEX, lambda pipe, key: pipe.zrangebyscore(key, "-inf", cutoff)
+        )
+        published = 0
+        for room_id in (r.decode() for rooms in found for r in rooms):
+            keys = self._client.keys
+            index, state = keys.index(room_id, UNPUBLISHED_INDEX), keys.room(room_id, "state")
+            nonce = secrets.token_hex(8)
+            for loaded in (True, False):  # EVALSHA; EVAL if the node says NOSCRIPT
+                commands = [
+                    self._script("stranded", loaded, [index, state],
+                                 ["claim", room_id, nonce, self.stranded_ms]),
+                    ("WAIT", self.replicas, self.wait_ms),
+                    self._script("stranded", loaded, [index, state],
+                                 ["publish", room_id, nonce, keys.channel(room_id)]),
+                ]
+                try:
+                    replies = await self._client.on_owner(
+                        state, commands,
+                        read_timeout=self._client.socket_timeout + self.wait_ms / 1000,
+                    )
+                except BackendUnavailable as error:
+                    log.info("publishing what a process left on room %s failed: %s",
+                             room_id, error)
+                    replies = []
+                    break
+                if not isinstance(replies[0], NoScriptError):
+                    break
+            if replies and replies[2] == 1:
+                published += 1
+                log.warning("published a commit on room %s that its process left "
+                            "unpublished (it died after committing)", room_id)
+        return published
 
     def _script(self, name: str, loaded: bool, keys: list[Any], args: list[Any]) -> tuple[Any, ...]:
         sha, source = self._client.script_code(name)
         return ("EVALSHA" if loaded else "EVAL", sha if loaded else source,
                 len(keys), *keys, *args)
 
-    async def _publish_alone(self, state: str, channel: bytes, payload: bytes,
-                             published: Any) -> None:
+    async def _publish_alone(self, state: str, publication: list[Any], published: Any) -> None:
         """The commit is the room's but a later one overtook it before its
         publish ran (or the publish failed): publish it now, whatever the state
         holds. Should even that fail, members learn of it from the history when
         the room's next event arrives."""
+        index, channel, payload, room_id = publication
         try:
-            await self._client.script("publish", [state], [b"", channel, payload])
+            await self._client.script("publish", [state, index], [b"", channel, payload, room_id])
         except BackendUnavailable as error:
             log.warning("commit on %s not published (%r, then %s): members catch it up "
                         "at the room's next event", state, published, error)

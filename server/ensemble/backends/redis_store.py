@@ -22,7 +22,7 @@ from ensemble.backends.redis_client import (
     RedisClient,
     unavailable,
 )
-from ensemble.backends.redis_keys import DUE, INDEXES, LISTED
+from ensemble.backends.redis_keys import DUE, INDEXES, LISTED, UNPUBLISHED
 from ensemble.backends.redis_replicated import ReplicatedCommits
 from ensemble.backends.stored import dump_state, load_state, pack, unpack
 from ensemble.core import Outcome, Room, RoomGone, record_author
@@ -180,6 +180,7 @@ class RedisStore:
             self._key(room_id, "log"),
             self._key(room_id, "hkeys"),
             self._key(room_id, "quota"),
+            self._keys.index(room_id, UNPUBLISHED),
         ]
         payload = pack([deadline, [p.to_bytes() for p in packets]]) if packets else b""
         args: list[Any] = [
@@ -214,7 +215,7 @@ class RedisStore:
                 if self._replicated is None:
                     status, version = await self._client.script("commit", keys, args)
                 else:
-                    status, version = await self._replicated.commit(keys, args, args[8])
+                    status, version = await self._replicated.commit(keys, args)
                 break
             except BackendUnavailable:
                 if attempt == RESENDS - 1 or time.monotonic() - started >= window:
