@@ -6,34 +6,25 @@ dict), so what one proves about storing a room holds for the others.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import msgpack
+import msgspec
 
 from ensemble.core.state import RoomState
 from ensemble.wire.codec import EncodeError
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _fields_of(obj: Any) -> dict[str, Any]:
-    """msgpack's hook for the state's dataclasses: their fields, shallowly (msgpack
-    recurses). Same result as `RoomState.to_dict()` without asdict's deep copies,
-    which cost most of a commit's CPU on a large room."""
-    names = _FIELDS.get(type(obj))
-    if names is None:
-        if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-            raise TypeError(f"cannot store {type(obj).__name__} in room state")
-        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
-    return {name: getattr(obj, name) for name in names}
+# msgspec writes a dataclass as the map of its fields, in order, in C: the same
+# bytes as msgpack of `RoomState.to_dict()` (test_redis.py checks), in
+# a quarter of the time, with no deep copy. A commit writes the whole state.
+_ENCODER = msgspec.msgpack.Encoder()
 
 
 def dump_state(state: RoomState) -> bytes:
     """The stored form of a room: msgpack of `state.to_dict()`."""
     try:
-        return msgpack.packb(state, default=_fields_of, use_bin_type=True)
-    except (ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        return _ENCODER.encode(state)
+    except (msgspec.EncodeError, ValueError, OverflowError, TypeError) as exc:
         raise EncodeError(f"cannot store room {state.id}: {type(exc).__name__}") from exc
 
 
