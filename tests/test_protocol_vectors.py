@@ -366,7 +366,7 @@ def test_spec_http_examples_match_the_schema() -> None:
     blocks = [json.loads(b) for b in spec_blocks("json")]
     names = ["create_room.request", "create_room.response", "room_list", "room", "report",
              "create_person.response", "me", "me_sessions", "create_group.response",
-             "group", "board", "group_report"]
+             "update_group.request", "group", "board", "group_report"]
     assert len(blocks) == len(names)
     for name, body in zip(names, blocks, strict=True):
         assert validator("http", name).is_valid(body), name

@@ -61,3 +61,5 @@ export const getBoard = (key, id) => call("GET", `${g(id)}/board`, { hostKey: ke
 export const setBoard = (key, id, optIn) => call("PUT", `${g(id)}/board`, { hostKey: key, body: { opt_in: optIn } });
 export const groupPerson = (key, id, personId, cursor) =>
   call("GET", `${g(id)}/people/${encodeURIComponent(personId)}`, { hostKey: key, query: { cursor } });
+export const updateGroup = (key, id, changes) => call("PATCH", g(id), { hostKey: key, body: changes });
+export const leaveGroup = (key, id) => call("DELETE", `${g(id)}/members/me`, { hostKey: key });

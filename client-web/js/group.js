@@ -1,17 +1,21 @@
 // The group page: next session, start (mentors) or join today's session,
+// its program and schedule (mentors edit the group: group-plan-panel.js),
 // the opt-in board, the people (mentors open each person's page), past
-// sessions (each opens its report). An invite or mentor link
-// (#invite=… / #mentor_key=…) joins.
+// sessions (each opens its report), leaving (group-leave.js). An invite or
+// mentor link (#invite=… / #mentor_key=…) joins.
 
 import { $, el, copyText, fill } from "./dom.js";
-import { getBoard, getGroup, joinGroup, setBoard, startGroupSession } from "./api.js";
+import { getBoard, getGroup, joinGroup, leaveGroup, setBoard, startGroupSession, updateGroup } from "./api.js";
 import { dropFromFragment, ensurePerson, fragment, loadPerson } from "./person.js";
 import { groupStreakText, minutes, when } from "./history-view.js";
+import { setupPlanPanel } from "./group-plan-panel.js";
+import { setupLeave } from "./group-leave.js";
 
 const groupId = decodeURIComponent(location.pathname.split("/")[2] || "");
 let person = null;
 let past = [];
 let next = null;
+let showPlan = null;
 
 function notice(text) {
   const box = $("#notice");
@@ -67,6 +71,13 @@ async function show() {
     notice(err.status === 403 ? "This group is for its members: ask for an invite link." : err.message);
     return;
   }
+  render(group);
+  renderBoard(await getBoard(person.person_key, groupId));
+  $("#group").hidden = false;
+}
+
+/** The page from the group as GET /api/groups/{id} has it (past sessions: its first page). */
+function render(group) {
   const mentor = group.role === "mentor";
   const scheduled = !!group.schedule?.days?.length;
   $("#group-title").textContent = group.name;
@@ -88,11 +99,10 @@ async function show() {
     el("span", { class: "muted" }, `${m.role} · ${m.streak} d streak · `,
       el("span", { class: "group-streak" }, groupStreakText(m.group_streak, scheduled))))));
   $("#board-opt-in").checked = group.board_opt_in;
+  showPlan(group);
   past = group.sessions;
   next = group.next;
   renderPast();
-  renderBoard(await getBoard(person.person_key, groupId));
-  $("#group").hidden = false;
 }
 
 function setupControls() {
@@ -113,6 +123,17 @@ function setupControls() {
     past = past.concat(page.sessions);
     next = page.next;
     renderPast();
+  });
+  showPlan = setupPlanPanel({
+    save: (changes) => updateGroup(person.person_key, groupId, changes),
+    onSaved: render,
+  });
+  setupLeave({
+    leave: () => leaveGroup(person.person_key, groupId),
+    onLeft: () => {
+      $("#group").hidden = true;
+      notice("You left the group. Your own practice history stays yours (My practice).");
+    },
   });
   $("#invite-copy").addEventListener("click", () => copyText($("#invite-link").value, $("#invite-link")));
   $("#mentor-copy").addEventListener("click", () => copyText($("#mentor-link").value, $("#mentor-link")));

@@ -143,8 +143,9 @@ function setupControls() {
     location.assign("/");
   });
   setupGroupForm({
-    create: (body) => createGroup(person.person_key, body),
-    onCreated: (group) => location.assign(`/g/${encodeURIComponent(group.group_id)}`),
+    slot: $("#group-form-slot"),
+    send: (body) => createGroup(person.person_key, body),
+    onSaved: (group) => location.assign(`/g/${encodeURIComponent(group.group_id)}`),
   });
   publicGroups = setupPublicGroups({ memberOf: (id) => myGroups.has(id) });
 }

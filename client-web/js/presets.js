@@ -26,6 +26,20 @@ export function presetById(id) {
   return PRESETS.find((p) => p.id === id) || null;
 }
 
+function samePhases(a, b) {
+  return a.length === b.length && a.every((p, i) => p.name === b[i].name && p.kind === b[i].kind && p.duration_ms === b[i].duration_ms);
+}
+
+/**
+ * What a program chooser shows for `program`: "none" for no program, the id
+ * of the preset it is, or "custom".
+ */
+export function choiceFor(program) {
+  if (!program) return "none";
+  const preset = PRESETS.find((p) => (p.program.rounds || 1) === (program.rounds || 1) && samePhases(p.program.phases, program.phases));
+  return preset ? preset.id : "custom";
+}
+
 /** Total length of a program in ms. */
 export function programLength(program) {
   return program.phases.reduce((a, p) => a + p.duration_ms, 0) * (program.rounds || 1);

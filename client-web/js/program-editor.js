@@ -2,7 +2,7 @@
 // Durations are entered in minutes; decimals allowed (0.5 = 30 s).
 
 import { el } from "./dom.js";
-import { KIND_LABELS, PHASE_KINDS, PRESETS, presetById } from "./presets.js";
+import { KIND_LABELS, PHASE_KINDS, PRESETS, choiceFor, presetById } from "./presets.js";
 
 let uid = 0;
 
@@ -68,17 +68,23 @@ export function programEditor({ idPrefix = "prog", initial } = {}) {
  * A program chooser (the home page's room form, the group form): `select`
  * offers the presets, "Custom program…" and "No program"; the custom editor
  * shows in `box` while chosen. `program()` is the chosen program, or null
- * for none; a custom one the editor refuses throws "Program: …".
+ * for none; a custom one the editor refuses throws "Program: …". With an
+ * `initial` program (or null: none), that one is chosen (in the editor
+ * unless it is a preset); without, the first preset.
  */
-export function programChooser({ select, box, idPrefix }) {
-  const editor = programEditor({ idPrefix });
+export function programChooser({ select, box, idPrefix, initial }) {
+  const choice = initial === undefined ? null : choiceFor(initial);
+  const editor = programEditor({ idPrefix, initial: choice === "custom" ? initial : undefined });
   box.append(editor.element);
   for (const p of PRESETS) select.append(el("option", { value: p.id }, p.label));
   select.append(el("option", { value: "custom" }, "Custom program…"));
   select.append(el("option", { value: "none" }, "No program (timer only)"));
-  select.addEventListener("change", () => {
+  const shown = () => {
     box.hidden = select.value !== "custom";
-  });
+  };
+  if (choice) select.value = choice;
+  shown();
+  select.addEventListener("change", shown);
   return {
     program() {
       if (select.value === "none") return null;

@@ -11,6 +11,7 @@ import pytest
 from ensemble.client import ClientError
 from ensemble.store.engine import DB_FILE
 from ensemble.wire import schema
+from tests.support.groups import join, make_group
 from tests.support.people import auth, kept_sessions, new_person
 
 pytestmark = pytest.mark.timeout(60)
@@ -22,19 +23,6 @@ PROGRAM = {"phases": [{"name": "Focus", "kind": "focus", "duration_ms": 60_000}]
 async def http(server):
     async with httpx.AsyncClient(base_url=server.http) as client:
         yield client
-
-
-async def make_group(http, mentor, **body) -> dict:
-    body = {"name": "Thursday strings", "visibility": "invite", **body}
-    reply = await http.post("/api/groups", json=body, headers=auth(mentor))
-    assert reply.status_code == 201, reply.text
-    schema.validate(reply.json(), "http", "create_group.response")
-    return reply.json()
-
-
-async def join(http, person, group, **body) -> httpx.Response:
-    return await http.post(f"/api/groups/{group['group_id']}/members", json=body,
-                           headers=auth(person))
 
 
 async def test_joining_needs_the_invite_or_the_mentor_key(http, server):

@@ -18,6 +18,22 @@ def auth(person: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {person['person_key']}"}
 
 
+def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None,
+         person: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST to the API (as `person`, if given); the answer of a 200 or 201."""
+    reply = httpx.post(f"{server.http}{path}", json=body or {},
+                       headers=auth(person) if person else {})
+    assert reply.status_code in (200, 201), reply.text
+    return dict(reply.json())
+
+
+def open_as(page: Page, person: dict[str, Any]) -> None:
+    """The person's practice link moves their key into this browser."""
+    page.goto(person["links"]["practice"])
+    expect(page.locator("#practice")).to_be_visible()
+    assert "person_key" not in page.url
+
+
 def wait_kept(server: ServerProcess, person: dict[str, Any], count: int = 1) -> list[Any]:
     """The person's kept sessions, once there are `count` (within 20 s)."""
     deadline = time.monotonic() + 20

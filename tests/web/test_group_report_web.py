@@ -6,16 +6,14 @@ mentors' notes; the mentor sees those too."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from ensemble.client import Client
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
-from tests.web.helpers import in_a_thread, wait_kept
+from tests.web.helpers import in_a_thread, open_as, post, wait_kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -23,14 +21,6 @@ expect.set_options(timeout=15_000)
 
 GOAL = "<b>bars 12-16</b> <img src=x onerror=\"window.pwned=1\"> at 80"
 PRIVATE = "<script>window.pwned=2</script>relax the left wrist"
-
-
-def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None,
-         person: dict[str, Any] | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {person['person_key']}"} if person else {}
-    reply = httpx.post(f"{server.http}{path}", json=body or {}, headers=headers)
-    assert reply.status_code in (200, 201), reply.text
-    return dict(reply.json())
 
 
 async def hold_session(server: ServerProcess, room_id: str, people: dict[str, dict]) -> None:
@@ -50,14 +40,6 @@ async def hold_session(server: ServerProcess, room_id: str, people: dict[str, di
     finally:
         for client in clients.values():
             await client.close()
-
-
-
-
-def open_as(page: Page, person: dict[str, Any]) -> None:
-    """The person's practice link moves their key into this browser."""
-    page.goto(person["links"]["practice"])
-    expect(page.locator("#practice")).to_be_visible()
 
 
 def test_a_member_reads_a_past_sessions_report_from_the_group_page(  # type: ignore[no-untyped-def]

@@ -16,28 +16,17 @@ from playwright.sync_api import Page, expect
 from ensemble.client import Client
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
-from tests.web.helpers import auth, in_a_thread, wait_kept
+from tests.web.helpers import auth, in_a_thread, open_as, post, wait_kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 expect.set_options(timeout=15_000)
 
 
-
-def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None,
-         person: dict[str, Any] | None = None) -> dict[str, Any]:
-    reply = httpx.post(f"{server.http}{path}", json=body or {},
-                       headers=auth(person) if person else {})
-    assert reply.status_code in (200, 201), reply.text
-    return dict(reply.json())
-
-
 def stored_person(page: Page) -> dict[str, Any] | None:
     """The person this browser keeps (person.js), or None."""
     kept = page.evaluate("() => JSON.parse(localStorage.getItem('ensemble:person'))")
     return None if kept is None else dict(kept)
-
-
 
 
 async def close_room(server: ServerProcess, room_id: str, host_key: str) -> None:
@@ -63,13 +52,6 @@ async def practise(server: ServerProcess, room_id: str, joiners: dict[str, dict[
     finally:
         for client in clients.values():
             await client.close()
-
-
-def open_as(page: Page, person: dict[str, Any]) -> None:
-    """The person's practice link moves their key into this browser."""
-    page.goto(person["links"]["practice"])
-    expect(page.locator("#practice")).to_be_visible()
-    assert "person_key" not in page.url
 
 
 def no_overflow(page: Page) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ensemble.core.errors import Conflict
+from ensemble.core.errors import Conflict, NotFound
 from ensemble.core.room import hash_secret
 from ensemble.store.archive import parse_position, position
 from ensemble.store.sealing import seal
@@ -46,6 +46,40 @@ class Groups:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
         return None if row is None else dict(row._mapping)
+
+    async def update(self, group_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Change some of a group's settings (name, visibility, program, schedule);
+        the group as it is now, or None when there is no such group."""
+        if changes:
+            async with self.engine.begin() as conn:
+                await conn.execute(groups.update().where(groups.c.id == group_id).values(**changes))
+        return await self.get(group_id)
+
+    async def leave(self, group_id: str, person_id: str) -> None:
+        """Take a person out of the group (their own kept sessions stay theirs).
+
+        NotFound when they are not in it; Conflict for its last mentor, who
+        would leave the group with nobody to run it."""
+        async with self.engine.begin() as conn:
+            # Leaves of one group one after another (PostgreSQL; SQLite has one
+            # writer): two last-but-one mentors cannot both go.
+            await conn.execute(
+                sa.select(groups.c.id).where(groups.c.id == group_id).with_for_update()
+            )
+            mine = (group_members.c.group_id == group_id) & (group_members.c.person_id == person_id)
+            role = await conn.scalar(sa.select(group_members.c.role).where(mine))
+            if role is None:
+                raise NotFound("you are not in this group")
+            await conn.execute(group_members.delete().where(mine))
+            if role == MENTOR:
+                mentors = await conn.scalar(sa.select(sa.func.count()).where(
+                    group_members.c.group_id == group_id, group_members.c.role == MENTOR
+                ))
+                if not mentors:
+                    raise Conflict(
+                        "you are the group's last mentor: make someone else a mentor first "
+                        "(share the mentor link), or the group would have no mentor"
+                    )
 
     @staticmethod
     def mentor_key_matches(group: dict[str, Any], mentor_key: str) -> bool:

@@ -1,9 +1,10 @@
-"""The HTTP API of standing groups: create, join, read, start a session, board, mentors' view.
+"""The HTTP API of standing groups: create, edit, join, leave, read, start a session, board,
+mentors' view.
 
 Every route but the public listing is authorised by a person key, then by
 the person's role in the group, decided here per request: members read the
-group and its kept sessions' reports; mentors also get its keys, start
-sessions, read each person's history in the group, and read the private
+group and its kept sessions' reports, and may leave it; mentors also get its
+keys, edit it, start sessions, read each person's history in the group, and read the private
 comments and mentors-only notes of its sessions.
 """
 
@@ -87,20 +88,8 @@ class GroupsApi:
         try:
             person = await self.people.person(request)
             body = await validated(request, "create_group.request")
-            schedule = body.get("schedule")
-            if schedule is not None:
-                schedule = {"days": schedule["days"], "time": schedule["time"],
-                            "tz": schedule.get("tz", "UTC")}
-                zone(schedule["tz"])
-            program = body.get("program")
-            if program is not None:
-                program = {"phases": program["phases"], "rounds": program.get("rounds", 1)}
-                check_program(program["phases"], program["rounds"])
-            group = {
-                "id": new_id("g"), "name": body["name"].strip(),
-                "visibility": body["visibility"], "program": program, "schedule": schedule,
-                "invite": new_secret(),
-            }  # fmt: skip
+            settings = settings_of({"program": None, "schedule": None, **body})
+            group = {"id": new_id("g"), **settings, "invite": new_secret()}
             mentor_key = new_secret()
             await self.store.groups.create(
                 group, mentor_key, person.id, bearer(request), self.now
@@ -167,15 +156,45 @@ class GroupsApi:
     async def get(self, request: Request) -> Response:
         try:
             _, group, membership = await self._member(request)
-            limit, after = page_params(request.query_params)
-            members = await self.store.groups.members(group["id"])
-            history = await self.store.groups.history_of([m["person_id"] for m in members])
-            sessions, following = await self.store.groups.sessions(group["id"], limit, after)
-            live = await self._live_room(group)
+            return JSONResponse(await self._view(request, group, membership))
         except BadCursor as exc:
             return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
+
+    async def update(self, request: Request) -> Response:
+        """A mentor changes the group's name, visibility, program or schedule."""
+        try:
+            _, group, membership = await self._mentor(request)
+            changes = settings_of(await validated(request, "update_group.request"))
+            updated = await self.store.groups.update(group["id"], changes)
+            if updated is None:
+                raise NotFound("no such group")
+            return JSONResponse(await self._view(request, updated, membership))
+        except BadCursor as exc:
+            return fail(BadRequest(str(exc)))
+        except Exception as exc:
+            return fail(exc)
+
+    async def leave(self, request: Request) -> Response:
+        """The caller leaves the group; their own history stays theirs."""
+        try:
+            person = await self.people.person(request)
+            group = await self._group(request)
+            await self.store.groups.leave(group["id"], person.id)
+        except Exception as exc:
+            return fail(exc)
+        return Response(status_code=204)
+
+    async def _view(
+        self, request: Request, group: dict[str, Any], membership: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The group as `GET /api/groups/{id}` answers it to this member."""
+        limit, after = page_params(request.query_params)
+        members = await self.store.groups.members(group["id"])
+        history = await self.store.groups.history_of([m["person_id"] for m in members])
+        sessions, following = await self.store.groups.sessions(group["id"], limit, after)
+        live = await self._live_room(group)
         now = self.now
         body: dict[str, Any] = {
             "group_id": group["id"],
@@ -210,7 +229,7 @@ class GroupsApi:
                 None if sealed is None
                 else unseal(sealed, bearer(request), group["id"], membership["person_id"])
             )
-        return JSONResponse(body)
+        return body
 
     async def _live_room(self, group: dict[str, Any]) -> dict[str, str] | None:
         room_id = group["live_room_id"]
@@ -310,6 +329,31 @@ class GroupsApi:
         return JSONResponse(
             group_report(session, records, person.id, membership["role"] == MENTOR)
         )
+
+
+def settings_of(body: dict[str, Any]) -> dict[str, Any]:
+    """A group's settings from a schema-valid create or update body, checked
+    beyond the schema and normalised: only the fields the body has; `program`
+    and `schedule` may be None (none, or cleared). BadRequest says what is wrong."""
+    settings: dict[str, Any] = {}
+    if "name" in body:
+        settings["name"] = body["name"].strip()
+    if "visibility" in body:
+        settings["visibility"] = body["visibility"]
+    if "program" in body:
+        program = body["program"]
+        if program is not None:
+            program = {"phases": program["phases"], "rounds": program.get("rounds", 1)}
+            check_program(program["phases"], program["rounds"])
+        settings["program"] = program
+    if "schedule" in body:
+        schedule = body["schedule"]
+        if schedule is not None:
+            schedule = {"days": schedule["days"], "time": schedule["time"],
+                        "tz": schedule.get("tz", "UTC")}
+            zone(schedule["tz"])
+        settings["schedule"] = schedule
+    return settings
 
 
 def _same(given: str, expected: str) -> bool:

@@ -145,8 +145,25 @@ def validate(message: Any, kind: str = "requests", name: str | None = None) -> N
     error = next(iter(_validator(kind, schema_name).iter_errors(message)), None)
     if error is None:
         return
+    error = _cause_beside_null(error)
     where = "/".join(str(p) for p in error.absolute_path) or "the message"
     raise SchemaError(f"{where}: {_explain(error)}")
+
+
+NULL = {"type": "null"}
+
+
+def _cause_beside_null(error: Any) -> Any:
+    """For a value that may be null or one other form (a group's `program`),
+    the reason a non-null value fails that form, rather than "none of the forms"."""
+    while error.validator == "anyOf" and error.instance is not None and NULL in (
+            error.validator_value):
+        causes = [e for e in error.context if error.validator_value[e.relative_schema_path[0]]
+                  != NULL]
+        if not causes:
+            break
+        error = causes[0]
+    return error
 
 
 def _explain(error: Any) -> str:
@@ -188,6 +205,9 @@ def _explain(error: Any) -> str:
         if rule == "additionalProperties" and extra:
             return f"has a field that is not allowed here: {str(extra[0])[:40]}"
         return "has a field that is not allowed here"
+    if rule == "minProperties":
+        return "is empty: send at least one field" if limit == 1 else (
+            f"has fewer than {limit} fields")
     if rule == "uniqueItems":
         return "has duplicate items"
     if rule == "dependentRequired":
