@@ -168,6 +168,8 @@ class RoomService:
                 max_conns=self.settings.max_conns_per_member,
                 left_kept=self.settings.left_members_kept,
                 idle_ms=self.settings.idle_room_ms,
+                rate_per_s=self.settings.rate_per_s,
+                rate_burst=self.settings.rate_burst,
             ),
         )
         opening = room.opening()

@@ -153,6 +153,31 @@ async def test_fifty_hands_raised_at_once_on_two_processes(cluster):
     assert sum(e["type"] == "turns.changed" for e in streams[0]) == 50
 
 
+async def test_a_members_rate_limit_holds_across_its_sockets_on_every_process(cluster):
+    # Each process lets a member's socket send 6 frames at once; the room lets
+    # the member 5 requests at once, wherever they come from.
+    a, b = cluster.start(2, env={"ENSEMBLE_RATE_PER_S": "0.2", "ENSEMBLE_RATE_BURST": "5"})
+    room = await cluster.create(a)
+    mia = await cluster.join(room, "Mia", a, mentor=True)
+    pat_a = await cluster.join(room, "Pat", a)
+    pat_b = await cluster.join(room, "Pat", b, token=pat_a.token)  # the same member
+    assert pat_b.member_id == pat_a.member_id
+
+    async def send(client, text):  # type: ignore[no-untyped-def]
+        try:
+            await client.request("chat.send", text=text)
+            return "ok"
+        except ClientError as error:
+            return error.code
+
+    results = []
+    for i in range(4):  # 8 requests, 4 through each process
+        results += await asyncio.gather(send(pat_a, f"a{i}"), send(pat_b, f"b{i}"))
+    assert results.count("ok") <= 6, results  # 5 at once, and 1 more at most meanwhile
+    assert set(results) == {"ok", "rate_limited"}, results
+    assert await send(mia, "the mentor is not held back") == "ok"
+
+
 async def test_kill_9_mid_sprint_clients_fail_over_and_resume(cluster):
     victim, survivor = cluster.start(2, "--grace-ms", "60000")
     room = await cluster.create(survivor, program={

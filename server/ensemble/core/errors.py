@@ -43,3 +43,7 @@ class NotAMember(NotFound):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"

@@ -18,9 +18,9 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from ensemble.core import clock, feedback, focus, presence, turns
+from ensemble.core import budget, clock, feedback, focus, presence, turns
 from ensemble.core.context import Context
-from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember
+from ensemble.core.errors import Conflict, DomainError, Forbidden, NotAMember, RateLimited
 from ensemble.core.events import Listing, Outcome, history_key, readable_streams
 from ensemble.core.report import build_report
 from ensemble.core.state import (
@@ -175,7 +175,14 @@ class Room:
                 raise NotAMember(f"you are no longer in this room ({actor})", removed=removed)
             if member.role not in roles:
                 raise Forbidden(f"{type} needs the role {' or '.join(sorted(roles))}")
-            return handler(ctx, actor, payload)
+            limits = self.state.limits
+            if not budget.allows(member, limits, now):
+                raise RateLimited("too many requests from this member: slow down")
+            emitted = len(ctx.events)
+            result = handler(ctx, actor, payload)
+            if len(ctx.events) > emitted:
+                budget.spend(member, limits, now)
+            return result
 
         return self._run(now, actor, apply)
 

@@ -45,6 +45,8 @@ class Member:
     received: int = 0  # comments and reactions aimed at this member (the mentors' dashboard)
     person_id: str | None = None  # the lasting person behind the member (None: a guest)
     focus_ms: int = 0  # connected during focus phases, up to the last disconnect (core/focus)
+    budget: int | None = None  # requests left, in thousandths (core/budget); None: full
+    budget_at: int = 0  # when `budget` was counted
 
     @property
     def connected(self) -> bool:
@@ -177,6 +179,9 @@ class Limits:
     max_conns: int = 8  # sockets per member
     left_kept: int = 100  # members who left, kept for their token; older ones are forgotten
     idle_ms: int = 30 * 60 * 1000  # an open room with nobody in it closes after this
+    # Requests per member, all sockets (core/budget); a burst of 0: no budget.
+    rate_per_s: float = 0.0
+    rate_burst: int = 0
 
 
 @dataclass(slots=True)
