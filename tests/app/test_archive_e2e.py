@@ -73,6 +73,28 @@ async def test_a_session_is_kept_when_its_last_member_left(rooms, server):
     assert me["streak"]["days"] == 0  # no focus phase reached: not a practice day
 
 
+async def test_a_session_someone_came_back_to_is_kept_again_with_what_followed(rooms, server):
+    ana = await new_person(server.http, "Ana")
+    room = await rooms.create()
+    member = await rooms.join(room, "Ana", person_key=ana["person_key"])
+    token = member.token
+    await member.close()  # past the 1 s grace: kept
+    [kept] = await kept_sessions(server.http, ana, 1)
+    assert kept["goals"] == []
+    back = await rooms.join(room, "Ana", token=token)  # the same member, back in the room
+    await back.request("goal.set", text="one more round")
+    await back.close()
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:  # kept again, in place of the first copy
+        [kept] = await kept_sessions(server.http, ana, 1)
+        if kept["goals"]:
+            break
+        assert asyncio.get_running_loop().time() < deadline, kept
+        await asyncio.sleep(0.1)
+    assert kept["room_id"] == room["room_id"]
+    assert [g["text"] for g in kept["goals"]] == ["one more round"]
+
+
 async def test_my_sessions_page_newest_first(rooms, server):
     ana = await new_person(server.http, "Ana")
     made = []

@@ -104,6 +104,20 @@ def test_the_last_member_leaving_asks_for_the_archive():
     assert "member.left" in d.types(out) and out.archive
 
 
+def test_a_session_someone_came_back_to_is_archived_again_when_it_ends():
+    d = RoomDriver(grace_ms=1000)
+    ana = d.join("Ana")
+    d.disconnect(*d.conns(ana))
+    assert d.advance(1000).archive  # kept (the driver confirms it, as the archiver does)
+    assert not d.room.needs_archive()
+    d.connect(ana)  # back in the room, after it was kept
+    d.do(ana, "goal.set", text="one more round")
+    assert not d.room.needs_archive()  # going on
+    d.disconnect(*d.conns(ana))
+    out = d.advance(1000)
+    assert "member.left" in d.types(out) and out.archive  # kept again, with the goal
+
+
 def test_a_room_nobody_joined_is_never_archived():
     d = RoomDriver()
     assert not d.room.needs_archive()

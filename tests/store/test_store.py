@@ -91,6 +91,25 @@ async def test_a_session_is_archived_once(store: Store) -> None:
     assert rows[0]["reactions"] == {"👏": 1}
 
 
+async def test_a_session_that_went_on_is_kept_again_replacing_its_copy(store: Store) -> None:
+    await store.people.create("p_1", "k1", "Ana", "UTC", 0)
+    await store.people.create("p_2", "k2", "Ben", "UTC", 0)
+    first = session("r_1", 10)
+    assert await store.archive.archive(first, [attendance("p_1")], 99)
+    # Ana came back, Ben joined, and the session ended later: kept again.
+    later = first | {"ended_at": first["ended_at"] + 30_000, "present": 3}
+    more = attendance("p_1", focus_ms=4000) | {"goals": [{"text": "h", "result": "partial",
+                                                         "note": ""}]}
+    assert await store.archive.archive(later, [more, attendance("p_2")], 200)
+    assert not await store.archive.archive(later, [more, attendance("p_2")], 201)  # as kept
+    assert not await store.archive.archive(first, [attendance("p_1")], 202)  # an older copy
+    [ana], _ = await store.archive.sessions_of("p_1", 10)
+    assert ana["ended_at"] == later["ended_at"] and ana["focus_ms"] == 4000
+    assert ana["goals"] == [{"text": "h", "result": "partial", "note": ""}]
+    [ben], _ = await store.archive.sessions_of("p_2", 10)
+    assert ben["room_id"] == "r_1"
+
+
 async def test_concurrent_archives_of_one_room_keep_one(store: Store) -> None:
     await store.people.create("p_1", "k1", "Ana", "UTC", 0)
     other = Store(store.url)  # a second pool, as a second process would have

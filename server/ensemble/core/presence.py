@@ -187,6 +187,9 @@ def _open(room: Context, member: Member, conn_id: str) -> None:
         member.connected_since = room.now
     member.conns.append(conn_id)
     room.state.empty_since = None
+    # Kept already, and someone is back: the session goes on, and is kept
+    # again (replacing that copy) when it ends.
+    room.state.archived = False
 
 
 def _close(room: Context, member: Member, now: int) -> None:

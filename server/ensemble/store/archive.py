@@ -1,8 +1,11 @@
-"""Archived sessions: written once per room, read back per person.
+"""Archived sessions: one copy per room, read back per person.
 
 `archive()` inserts the session row if absent and, only when it inserted it,
 the attendances, all in one transaction: two processes archiving the same
-room (or one retrying after a crash) leave exactly one copy.
+room (or one retrying after a crash) leave exactly one copy. A session that
+went on after it was kept (someone came back to the room) is kept again when
+it ends: a copy that ended later replaces the kept one and its attendances,
+in the same transaction; an equal or earlier one changes nothing.
 """
 
 from __future__ import annotations
@@ -57,13 +60,14 @@ class Archive:
     async def archive(
         self, session: dict[str, Any], records: list[dict[str, Any]], now: int
     ) -> bool:
-        """Keep one session and its people's records; False when it was already kept.
+        """Keep one session and its people's records; False when it was already
+        kept as it is (or as a later copy).
 
         Records of people deleted since they joined are dropped.
         """
         row = {k: session[k] for k in SESSION_FIELDS} | {"archived_at": now}
         async with self.engine.begin() as conn:
-            if not await _insert_if_absent(conn, row):
+            if not await _insert_if_absent(conn, row) and not await _replace_earlier(conn, row):
                 return False
             wanted = [r["person_id"] for r in records]
             existing = set(
@@ -149,6 +153,21 @@ class Archive:
         ).where(attendances.c.person_id == person_id)  # fmt: skip
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(query)).mappings().all()]
+
+
+async def _replace_earlier(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """The kept session ended before this copy of it: update it and drop its
+    attendances (the caller inserts this copy's). The row is locked first, so
+    of two processes keeping the same later copy one replaces, one finds it done."""
+    mine = sessions.c.room_id == row["room_id"]
+    kept = await conn.scalar(sa.select(sessions.c.ended_at).where(mine).with_for_update())
+    if kept is None or kept >= row["ended_at"]:
+        return False
+    await conn.execute(sessions.update().where(mine).values(
+        {k: v for k, v in row.items() if k != "room_id"}
+    ))
+    await conn.execute(attendances.delete().where(attendances.c.room_id == row["room_id"]))
+    return True
 
 
 async def _insert_if_absent(conn: AsyncConnection, row: dict[str, Any]) -> bool:
