@@ -54,11 +54,13 @@ def encode_msgpack(message: dict[str, Any]) -> bytes:
         raise EncodeError(f"cannot encode as msgpack: {type(exc).__name__}") from exc
 
 
+# Made once: json.dumps with options builds a new encoder (or decoder) per call.
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def encode_json(message: dict[str, Any]) -> bytes:
     try:
-        return json.dumps(
-            message, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode()
+        return _JSON_ENCODER.encode(message).encode()
     except (ValueError, TypeError, OverflowError) as exc:
         raise EncodeError(f"cannot encode as JSON: {type(exc).__name__}") from exc
 
@@ -75,7 +77,7 @@ def parse_json(data: bytes | str) -> Any:
     else:
         text = data
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = _JSON_DECODER.decode(text)
     except DecodeError:
         raise
     except RecursionError:
@@ -91,6 +93,9 @@ def parse_json(data: bytes | str) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise DecodeError(f"{name} is not a JSON number")
+
+
+_JSON_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def unencodable_text(value: Any) -> str | None:
