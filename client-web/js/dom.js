@@ -106,3 +106,14 @@ export function announcer(node) {
     }, 50);
   };
 }
+
+// Save `value` as a pretty-printed JSON file the browser downloads.
+export function downloadJson(filename, value) {
+  const blob = new Blob([JSON.stringify(value, null, 2)], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const a = el("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

@@ -3,7 +3,7 @@
 // server leaves out what this person may not read (others' private
 // comments, the mentors' notes for anyone but mentors).
 
-import { $, fill } from "./dom.js";
+import { $, downloadJson, fill } from "./dom.js";
 import { getGroupSession } from "./api.js";
 import { loadPerson } from "./person.js";
 import { when } from "./history-view.js";
@@ -38,6 +38,8 @@ async function main() {
   $("#report-meta").textContent = when(report.room.started_at);
   $("#report-summary").textContent = summaryText(report);
   fill($("#sections"), reportSections(report, me.person_id));
+  // What this person may read of it, as the page shows it.
+  $("#download").onclick = () => downloadJson(`ensemble-session-${roomId}.json`, report);
   $("#report").hidden = false;
 }
 

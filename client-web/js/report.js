@@ -2,7 +2,7 @@
 // participant; downloadable as JSON. Needs the host key: from #host_key= (or
 // the old ?host_key=, see links.js) or from what the room page saved in this tab.
 
-import { $, el } from "./dom.js";
+import { $, downloadJson, el } from "./dom.js";
 import { getReport } from "./api.js";
 import { formatMmss } from "./timer.js";
 import { loadHostKey, saveHostKey } from "./storage.js";
@@ -73,15 +73,7 @@ function render(report) {
   });
   $("#feedback").replaceChildren(fb.length ? el("div", { class: "dash" }, fb) : el("p", { class: "muted" }, "No feedback yet."));
 
-  $("#download").onclick = () => {
-    const blob = new Blob([JSON.stringify(report, null, 2)], { type: "application/json" });
-    const url = URL.createObjectURL(blob);
-    const a = el("a", { href: url, download: `ensemble-report-${roomId}.json` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  };
+  $("#download").onclick = () => downloadJson(`ensemble-report-${roomId}.json`, report);
   $("#back").href = `/r/${encodeURIComponent(roomId)}`;
   $("#key-form").hidden = true;
   $("#report").hidden = false;

@@ -5,6 +5,7 @@ mentors' notes; the mentor sees those too."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ async def hold_session(server: ServerProcess, room_id: str, people: dict[str, di
 
 
 def test_a_member_reads_a_past_sessions_report_from_the_group_page(  # type: ignore[no-untyped-def]
-    web_server, open_page, screenshots: Path
+    web_server, open_page, screenshots: Path, tmp_path: Path
 ) -> None:
     server = web_server
     people = {name: post(server, "/api/people", {"name": name}) for name in ("Mira", "Ana", "Bo")}
@@ -84,6 +85,15 @@ def test_a_member_reads_a_past_sessions_report_from_the_group_page(  # type: ign
     expect(phone.locator("#sections")).not_to_contain_text("Ana rushes")
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     phone.screenshot(path=str(screenshots / "group-report-phone.png"), full_page=True)
+    # Downloaded, it is what she was shown: without others' private comments.
+    with phone.expect_download() as download:
+        phone.click("#download")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == f"ensemble-session-{room_id}.json"
+    kept = json.loads(saved.read_text())
+    assert kept["room"]["title"] == "Thursday strings"
+    assert "for Bo only" not in saved.read_text() and PRIVATE in saved.read_text()
     phone.click("#back")
     expect(phone.locator("#group-h")).to_have_text("Thursday strings")
 
