@@ -394,8 +394,9 @@ async def test_a_process_never_judges_a_command_on_an_old_copy_of_the_room(redis
 
 
 async def test_a_redis_with_a_password_is_reached_by_commands_and_pub_sub() -> None:
-    """The credentials of the URL reach both connections: redis-py's for
-    commands and the callback-read pub/sub link (backends/redis_pubsub.py)."""
+    """The credentials of the URL reach every connection: redis-py's for
+    commands, the lean one for scripts (backends/redis_commands.py) and the
+    callback-read pub/sub link (backends/redis_pubsub.py)."""
     server = RedisServer(args=("--requirepass", "s3 cret"))
     server.start()
     backends = []
@@ -417,6 +418,8 @@ async def test_a_redis_with_a_password_is_reached_by_commands_and_pub_sub() -> N
         await wrong.start()
         with pytest.raises(BackendUnavailable):
             await wrong.subscribe(room_id, Collector())
+        with pytest.raises(BackendUnavailable):
+            await wrong.transact(room_id, join("p"))
     finally:
         for each in backends:
             await each.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
@@ -22,6 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable
 from ensemble.backends.redis_broker import Topology
+from ensemble.backends.redis_commands import Commands, script_call
 from ensemble.backends.redis_keys import INDEXES, Keys
 from ensemble.backends.redis_pubsub import Address, Endpoint
 
@@ -79,6 +81,7 @@ class RedisClient:
         self._scripts: dict[str, Any] = {}
         self._indexes: dict[str, set[bytes]] = {kind: set() for kind in INDEXES}
         self._indexes_read = -1e9
+        self._commands: Commands | None = None  # script calls on one Redis
 
     def start(self) -> Topology:
         """Create the client (connecting lazily) and say how pub/sub finds a
@@ -120,12 +123,17 @@ class RedisClient:
             topology = Topology(
                 lambda channel: address, nothing, lambda _: Endpoint.of(self.url, address)
             )
+            if single.scheme in ("redis", "rediss"):
+                db = int(single.path.strip("/") or 0)
+                self._commands = Commands(Endpoint.of(self.url, address), db, self.socket_timeout)
         for name in SCRIPT_NAMES:
             source = (SCRIPTS / f"redis_{name}.lua").read_bytes()
             self._scripts[name] = self._redis.register_script(source)
         return topology
 
     async def close(self) -> None:
+        if self._commands is not None:
+            await self._commands.close()
         if self._redis is not None:
             await self._redis.aclose()
         self._redis = None
@@ -139,8 +147,23 @@ class RedisClient:
         return self._redis
 
     async def script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
+        if self._commands is not None:
+            return await self._lean_script(name, keys, args)
         with unavailable():
             return await self._scripts[name](keys=keys, args=args)
+
+    async def _lean_script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
+        """A script call on the lean connection (redis_commands.py), with the
+        replies and errors redis-py gives."""
+        assert self._commands is not None
+        evalsha, eval_ = script_call(*self.script_code(name), keys, args)
+        reply = await self._commands.call(*evalsha)
+        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
+            reply = await self._commands.call(*eval_)  # and Redis keeps it for EVALSHA
+        if isinstance(reply, hiredis.ReplyError):
+            with unavailable():
+                raise ResponseError(str(reply))
+        return reply
 
     def script_code(self, name: str) -> tuple[str, bytes]:
         """A script's SHA1 and its source (for EVALSHA, or EVAL when not loaded)."""
