@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 class Subscriber(Protocol):
     conn_id: str
 
-    def offer(self, packet: Packet | None) -> None:
-        """Take a packet of the room (None: packets may have been missed)."""
+    def offer(self, packet: Packet | None) -> bool:
+        """Take a packet of the room (None: packets may have been missed); True
+        when it went out to this subscriber's socket."""
 
     def close(self, code: int, reason: str = "") -> None:
         """End the connection with a close code, after what is queued."""
@@ -81,11 +82,14 @@ class Hub:
         sessions = self._rooms.get(room_id)
         if not sessions:
             return
+        delivered = 0
         for session in list(sessions.values()):
             try:
-                session.offer(packet)
+                delivered += session.offer(packet)
             except Exception:  # one broken session must not stop the others
                 log.exception("delivering to %s failed", session.conn_id)
+        if delivered:
+            self._metrics.deliveries.inc(delivered)
         if packet is not None:
             lag = max(0, self._clock.now_ms() - packet.at) / 1000
             self._metrics.fanout_latency.observe(lag)

@@ -41,5 +41,14 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._requests_of: dict[str, Counter] = {}
+
+    def request(self, type_: str) -> None:
+        """Count one request of a type (its labelled child found once, not per request)."""
+        counter = self._requests_of.get(type_)
+        if counter is None:
+            counter = self._requests_of[type_] = self.requests.labels(type_)
+        counter.inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -105,6 +105,28 @@ async def test_health_readiness_and_metrics(http, rooms):
         assert name in text, name
 
 
+def counter(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def test_deliveries_and_requests_are_counted(http, rooms):
+    room = await rooms.create()
+    members = [await rooms.join(room, name) for name in ("Ana", "Bo", "Cy")]
+    chats = 'ensemble_requests_total{type="chat.send"}'
+    before = (await http.get("/metrics")).text
+    await members[0].request("chat.send", text="one for each")
+    for member in members:
+        await member.wait_for(lambda e: e.get("text") == "one for each")
+    after = (await http.get("/metrics")).text
+    delivered = counter(after, "ensemble_deliveries_total") - counter(
+        before, "ensemble_deliveries_total")
+    assert delivered >= 3  # the chat line, once to each socket
+    assert counter(after, chats) - counter(before, chats) == 1
+
+
 async def test_pages_carry_a_content_security_policy(http):
     for path in ("/", "/r/r_abc", "/r/r_abc/report"):
         reply = await http.get(path)

@@ -238,7 +238,7 @@ class Session:
         if not isinstance(ref, (str, int)) or isinstance(ref, bool):
             ref = None
         type_ = message["type"]
-        self.metrics.requests.labels(type_ if schema.known_request(type_) else "unknown").inc()
+        self.metrics.request(type_ if schema.known_request(type_) else "unknown")
         if not self._bucket.take():
             self._refused_in_a_row += 1
             if self._refused_in_a_row > self.settings.abuse_limit:
@@ -311,11 +311,9 @@ class Session:
             start = {stream: seq for stream, seq in hello["resume"].items() if stream in start}
         for stream, seq in start.items():
             self._last[history_key(stream, self.member_id)] = seq
-        for packet in admission.missed:
-            self.offer(packet)
+        self._replay(admission.missed)
         held, self._held = self._held or [], None
-        for packet in held:
-            self.offer(packet)
+        self._replay(held)
 
     @property
     def _bucket_key(self) -> str:
@@ -323,37 +321,44 @@ class Session:
 
     # -- events --------------------------------------------------------------
 
-    def offer(self, packet: Packet | None) -> None:
-        """Called by the hub for every packet of the room (None: some may be lost)."""
+    def offer(self, packet: Packet | None) -> bool:
+        """Called by the hub for every packet of the room (None: some may be lost).
+        True when the packet went out to this socket (the hub counts deliveries)."""
         if self._held is not None:
             if packet is not None:
                 self._held.append(packet)
-            return
+            return False
         if self.state is not State.OPEN:
-            return
+            return False
         if packet is None:
             for key in self._readable:
                 self._start_catch_up(key)
-            return
+            return False
         key = packet.key
         if key not in self._readable:
-            return
+            return False
         if key in self._behind:
             self._behind[key].append(packet)
-            return
+            return False
         last = self._last.get(key, 0)
         if packet.seq <= last:
-            return
+            return False
         if packet.seq > last + 1:
             self._behind[key] = [packet]
             self._start_catch_up(key, started=True)
-            return
+            return False
         self._last[key] = packet.seq
         if self._close is not None:
-            return
-        self.metrics.deliveries.inc()
+            return False
         self._out.put_packet(packet, self.fmt)
         self._after(packet)
+        return True
+
+    def _replay(self, packets: list[Packet]) -> None:
+        """Offer packets read back (missed, held or caught up), counted once."""
+        delivered = sum(self.offer(packet) for packet in packets)
+        if delivered:
+            self.metrics.deliveries.inc(delivered)
 
     def _after(self, packet: Packet) -> None:
         """Events that change what this connection may see end it, as the core
@@ -393,8 +398,7 @@ class Session:
             self.close(CloseCode.RESYNC, reason)
             return
         held = self._behind.pop(key, [])
-        for packet in [*packets, *held]:
-            self.offer(packet)
+        self._replay([*packets, *held])
 
 
 def connection_of(websocket: WebSocket) -> asyncio.Transport | None:
