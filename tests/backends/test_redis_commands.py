@@ -81,3 +81,31 @@ async def test_a_restarted_redis_is_reconnected(redis) -> None:  # type: ignore[
         assert await commands.call("PING") == b"PONG"
     finally:
         await commands.close()
+
+
+async def test_a_script_call_on_a_replica_is_unavailable_not_an_error() -> None:
+    """A Redis that became a replica (a failover) refuses writes with READONLY:
+    the caller hears `unavailable` and retries, as with redis-py's client."""
+    from ensemble.backends.redis_client import RedisClient
+    from ensemble.backends.redis_keys import Keys
+
+    master, replica = RedisServer(), RedisServer()
+    master.start()
+    replica.start()
+    client = RedisClient(replica.url, Keys("t"), socket_timeout=1.0, index_ttl=1.0)
+    try:
+        await asyncio.to_thread(replica_of, replica, master)
+        client.start()
+        with pytest.raises(BackendUnavailable):
+            indexes = [f"t:{{x}}:idx:{kind}" for kind in ("due", "listed", "leased", "unpub")]
+            await client.script("delete", [*indexes, "t:{x}:state"], ["r_x"])  # writes
+    finally:
+        await client.close()
+        replica.cleanup()
+        master.cleanup()
+
+
+def replica_of(replica: RedisServer, master: RedisServer) -> None:
+    import redis as sync_redis
+
+    sync_redis.Redis(port=replica.port).replicaof("127.0.0.1", master.port)

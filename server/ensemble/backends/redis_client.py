@@ -35,6 +35,7 @@ COMMITTED, ALREADY, CONFLICT, MISSING, TOO_LATE = 1, 2, 0, -1, -2
 # Replies that mean "this Redis cannot serve now", not "the request is wrong".
 UNAVAILABLE_REPLIES = (
     "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "BUSY", "MOVED", "ASK",
+    "READONLY", "NOAUTH",  # a replica answering after a failover; a password set since
 )
 CLUSTER_SCHEME = "redis+cluster"
 
