@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from ensemble.client import ClientError
+from ensemble.transport.pagination import cursor_for
 from ensemble.wire import schema
 from tests.support.rooms import Rooms
 from tests.support.server import start_server
@@ -86,9 +87,12 @@ async def test_sessions_page_arguments_are_checked(http):
     person = await new_person(http)
     ok = await http.get("/api/me/sessions", headers=auth(person))
     assert ok.json() == {"sessions": [], "next": None}
-    for query in ("limit=0", "limit=201", "limit=x", "cursor=garbage"):
+    # The last: well encoded, but no position the store handed out (BadCursor).
+    stranger = cursor_for("not-a-position")
+    for query in ("limit=0", "limit=201", "limit=x", "cursor=garbage", f"cursor={stranger}"):
         reply = await http.get(f"/api/me/sessions?{query}", headers=auth(person))
         assert reply.status_code == 400, query
+        assert reply.json()["code"] == "bad_request", query
 
 
 async def test_hello_with_a_person_key_links_the_member(http, rooms: Rooms):

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ensemble.auth import new_id, new_secret
-from ensemble.core import BadRequest, NotFound
+from ensemble.core import NotFound
 from ensemble.core.clock import check_program
 from ensemble.core.errors import Forbidden, Unauthorized
 from ensemble.core.history import (
@@ -32,7 +32,7 @@ from ensemble.core.history import (
     zone,
 )
 from ensemble.service import RoomService
-from ensemble.store import BadCursor, Person, Store
+from ensemble.store import Person, Store
 from ensemble.store.archive import history_entry
 from ensemble.store.groups import MENTOR
 from ensemble.store.sealing import seal, unseal
@@ -139,8 +139,6 @@ class GroupsApi:
         try:
             limit, after = page_params(request.query_params)
             rows, following = await self.store.groups.public(limit, after)
-        except BadCursor as exc:
-            return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
         now = self.now
@@ -157,8 +155,6 @@ class GroupsApi:
         try:
             _, group, membership = await self._member(request)
             return JSONResponse(await self._view(request, group, membership))
-        except BadCursor as exc:
-            return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
 
@@ -171,8 +167,6 @@ class GroupsApi:
             if updated is None:
                 raise NotFound("no such group")
             return JSONResponse(await self._view(request, updated, membership))
-        except BadCursor as exc:
-            return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
 
@@ -300,8 +294,6 @@ class GroupsApi:
                 person_id, limit, after, group_id=group["id"]
             )
             kept = await self.store.archive.all_of(person_id)
-        except BadCursor as exc:
-            return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
         in_group = totals(s for s in kept if s.get("group_id") == group["id"])

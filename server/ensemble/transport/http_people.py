@@ -52,7 +52,10 @@ async def validated(request: Request, name: str) -> dict[str, Any]:
 
 
 def fail(exc: Exception) -> Response:
-    """`failure`, and the database's own errors: unreachable is 503, a lost race 409."""
+    """`failure`, and the store's own errors: a page position it did not hand
+    out is 400, an unreachable database 503, a lost race 409."""
+    if isinstance(exc, BadCursor):
+        return failure(BadRequest(str(exc)))
     if isinstance(exc, IntegrityError):
         return error_response(ErrorCode.CONFLICT, "that changed meanwhile: try again")
     if isinstance(exc, DBAPIError | OSError):
@@ -141,8 +144,6 @@ class PeopleApi:
             person = await self.person(request)
             limit, after = page_params(request.query_params)
             rows, following = await self.store.archive.sessions_of(person.id, limit, after)
-        except BadCursor as exc:
-            return fail(BadRequest(str(exc)))
         except Exception as exc:
             return fail(exc)
         return JSONResponse({
