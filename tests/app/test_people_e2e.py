@@ -92,7 +92,7 @@ async def test_sessions_page_arguments_are_checked(http):
     for query in ("limit=0", "limit=201", "limit=x", "cursor=garbage", f"cursor={stranger}"):
         reply = await http.get(f"/api/me/sessions?{query}", headers=auth(person))
         assert reply.status_code == 400, query
-        assert reply.json()["code"] == "bad_request", query
+        assert reply.json()["error"]["code"] == "bad_request", query
 
 
 async def test_hello_with_a_person_key_links_the_member(http, rooms: Rooms):
