@@ -18,30 +18,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections import deque
-from typing import Any, cast
+from typing import Any
 
 import hiredis
 
 from ensemble.backends.base import BackendUnavailable
-from ensemble.backends.redis_pubsub import Endpoint, Reply
+from ensemble.backends.redis_pubsub import Connection, Endpoint, Reply, connect
 
 Arg = str | bytes | int | float
 
 
-class CommandConnection(asyncio.Protocol):
+class CommandConnection(Connection):
     def __init__(self) -> None:
         self._reader = hiredis.Reader()
         self._waiting: deque[asyncio.Future[Reply]] = deque()
-        self._transport: asyncio.Transport | None = None
 
     @property
     def open(self) -> bool:
         return self._transport is not None and not self._transport.is_closing()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
@@ -75,10 +70,6 @@ class CommandConnection(asyncio.Protocol):
         self._waiting.append(waiter)
         return waiter
 
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
 
 class Commands:
     """Calls to one Redis (`db` selected, AUTH when the endpoint has credentials)."""
@@ -110,35 +101,21 @@ class Commands:
             return self._connection
 
     async def _connect(self) -> CommandConnection:
+        return await connect(self._endpoint, self._timeout, CommandConnection, self._handshake)
+
+    async def _handshake(self, connection: CommandConnection) -> None:
+        """AUTH with the URL's credentials, SELECT its database."""
         endpoint = self._endpoint
-        loop = asyncio.get_running_loop()
-        context = ssl.create_default_context() if endpoint.tls else None
-        connection: CommandConnection | None = None
-        try:
-            async with asyncio.timeout(self._timeout):
-                _, connection = await loop.create_connection(
-                    CommandConnection, endpoint.host, endpoint.port, ssl=context
-                )
-                handshake: list[tuple[Arg, ...]] = []
-                if endpoint.password is not None:
-                    user = [endpoint.username] if endpoint.username else []
-                    handshake.append(("AUTH", *user, endpoint.password))
-                if self._db:
-                    handshake.append(("SELECT", self._db))
-                for command in handshake:
-                    reply = await connection.send(command)
-                    if isinstance(reply, hiredis.ReplyError):
-                        raise BackendUnavailable(f"redis: {command[0]!r} refused: {reply}")
-        except (OSError, TimeoutError) as error:
-            if connection is not None:
-                connection.close()
-            where = f"{endpoint.host}:{endpoint.port}"
-            raise BackendUnavailable(f"redis {where}: {error!r}") from error
-        except BaseException:
-            if connection is not None:
-                connection.close()
-            raise
-        return connection
+        commands: list[tuple[Arg, ...]] = []
+        if endpoint.password is not None:
+            user = [endpoint.username] if endpoint.username else []
+            commands.append(("AUTH", *user, endpoint.password))
+        if self._db:
+            commands.append(("SELECT", self._db))
+        for command in commands:
+            reply = await connection.send(command)
+            if isinstance(reply, hiredis.ReplyError):
+                raise BackendUnavailable(f"redis: {command[0]!r} refused: {reply}")
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 import hiredis
@@ -49,18 +49,27 @@ class Endpoint:
         )
 
 
-class PubSubConnection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
+    """A connection to Redis read by callbacks (`connect` opens one)."""
+
+    _transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+
+class PubSubConnection(Connection):
     def __init__(self, on_reply: Callable[[Reply], None], on_lost: Callable[[str], None]) -> None:
         self._on_reply = on_reply
         self._on_lost = on_lost
         self._reader = hiredis.Reader()
-        self._transport: asyncio.Transport | None = None
         self._handshake: asyncio.Future[Reply] | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
@@ -84,10 +93,6 @@ class PubSubConnection(asyncio.Protocol):
             raise BackendUnavailable("redis pub/sub is not connected")
         self._transport.write(hiredis.pack_command(args))  # type: ignore[arg-type]
 
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
     async def _authenticate(self, endpoint: Endpoint) -> None:
         if endpoint.password is None:
             return
@@ -99,6 +104,39 @@ class PubSubConnection(asyncio.Protocol):
             raise BackendUnavailable(f"redis pub/sub AUTH refused: {reply}")
 
 
+C = TypeVar("C", bound="Connection")
+
+
+async def connect(
+    endpoint: Endpoint,
+    timeout: float,
+    factory: Callable[[], C],
+    handshake: Callable[[C], Awaitable[None]],
+    what: str = "redis",
+) -> C:
+    """A connection made by `factory` (TLS for ``rediss``), its `handshake` done,
+    within `timeout`; BackendUnavailable if not (and nothing left open)."""
+    loop = asyncio.get_running_loop()
+    context = ssl.create_default_context() if endpoint.tls else None
+    connection: C | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            _, connection = await loop.create_connection(
+                factory, endpoint.host, endpoint.port, ssl=context
+            )
+            await handshake(connection)
+    except (OSError, TimeoutError) as error:
+        if connection is not None:
+            connection.close()
+        where = f"{endpoint.host}:{endpoint.port}"
+        raise BackendUnavailable(f"{what} {where}: {error!r}") from error
+    except BaseException:
+        if connection is not None:
+            connection.close()
+        raise
+    return connection
+
+
 async def open_pubsub(
     endpoint: Endpoint,
     timeout: float,
@@ -106,25 +144,9 @@ async def open_pubsub(
     on_lost: Callable[[str], None],
 ) -> PubSubConnection:
     """Connect (and authenticate) within `timeout`; BackendUnavailable if not."""
-    loop = asyncio.get_running_loop()
-    context = ssl.create_default_context() if endpoint.tls else None
-    connection: PubSubConnection | None = None
-    try:
-        async with asyncio.timeout(timeout):
-            _, connection = await loop.create_connection(
-                lambda: PubSubConnection(on_reply, on_lost),
-                endpoint.host,
-                endpoint.port,
-                ssl=context,
-            )
-            await connection._authenticate(endpoint)
-    except (OSError, TimeoutError) as error:
-        if connection is not None:
-            connection.close()
-        where = f"{endpoint.host}:{endpoint.port}"
-        raise BackendUnavailable(f"redis pub/sub {where}: {error!r}") from error
-    except BaseException:
-        if connection is not None:
-            connection.close()
-        raise
-    return connection
+
+    async def authenticate(connection: PubSubConnection) -> None:
+        await connection._authenticate(endpoint)
+
+    return await connect(endpoint, timeout, lambda: PubSubConnection(on_reply, on_lost),
+                         authenticate, "redis pub/sub")
