@@ -120,7 +120,10 @@ class RoomService:
         return self._signer
 
     async def ready(self) -> bool:
-        return not self._reconciling and await self.backend.ready()
+        # The backend first: while it answers, the presence pass may find the
+        # data lost and start reconciling (read after, not before).
+        backend_ready = await self.backend.ready()
+        return backend_ready and not self._reconciling
 
     async def check_continuity(self) -> None:
         """When the backend lost its data, close the sockets of the rooms it lost.
