@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from ensemble.wire import schema
-from tests.support.groups import join, make_group
+from tests.support.groups import join, make_group, mira_ana_and_bo
 from tests.support.people import auth, kept_sessions, new_person
 
 pytestmark = pytest.mark.timeout(60)
@@ -117,12 +117,7 @@ async def test_only_mentors_edit_and_bad_settings_change_nothing(http, server):
 
 
 async def test_a_member_leaves_and_keeps_their_history(http, server, rooms):
-    mira = await new_person(server.http, "Mira")
-    ana = await new_person(server.http, "Ana")
-    bo = await new_person(server.http, "Bo")
-    group = await make_group(http, mira, program=BEFORE)
-    for person in (ana, bo):
-        await join(http, person, group, invite=group["invite"])
+    mira, ana, bo, group = await mira_ana_and_bo(http, server.http, program=BEFORE)
     path = f"/api/groups/{group['group_id']}"
     for person in (ana, bo):
         await http.put(f"{path}/board", json={"opt_in": True}, headers=auth(person))

@@ -11,7 +11,7 @@ import pytest
 from ensemble.client import ClientError
 from ensemble.store.engine import DB_FILE
 from ensemble.wire import schema
-from tests.support.groups import join, make_group
+from tests.support.groups import join, make_group, mira_ana_and_bo
 from tests.support.people import auth, kept_sessions, new_person
 
 pytestmark = pytest.mark.timeout(60)
@@ -140,13 +140,8 @@ async def test_a_group_session_is_joined_with_the_person_key_alone(http, server,
 
 
 async def test_privacy_of_history_between_people(http, server, rooms):
-    mira = await new_person(server.http, "Mira")
-    ana = await new_person(server.http, "Ana")
-    bo = await new_person(server.http, "Bo")
+    mira, ana, bo, group = await mira_ana_and_bo(http, server.http)
     outsider = await new_person(server.http, "Out")
-    group = await make_group(http, mira)
-    for person in (ana, bo):
-        await join(http, person, group, invite=group["invite"])
     room = {"room_id": (await http.post(f"/api/groups/{group['group_id']}/sessions",
                                         headers=auth(mira))).json()["room_id"]}
     mentor = await rooms.join(room, "Mira", person_key=mira["person_key"])
@@ -182,12 +177,7 @@ async def test_privacy_of_history_between_people(http, server, rooms):
 
 
 async def test_the_board_names_only_people_who_opted_in(http, server, rooms):
-    mira = await new_person(server.http, "Mira")
-    ana = await new_person(server.http, "Ana")
-    bo = await new_person(server.http, "Bo")
-    group = await make_group(http, mira, program=PROGRAM)
-    for person in (ana, bo):
-        await join(http, person, group, invite=group["invite"])
+    mira, ana, bo, group = await mira_ana_and_bo(http, server.http, program=PROGRAM)
     board = f"/api/groups/{group['group_id']}/board"
     outsider = await new_person(server.http, "Out")
     assert (await http.put(board, json={"opt_in": True}, headers=auth(outsider))).status_code == 403

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from ensemble.wire import schema
-from tests.support.people import auth
+from tests.support.people import auth, new_person
 
 
 async def make_group(http: httpx.AsyncClient, mentor: dict[str, Any], **body: Any) -> dict:
@@ -23,3 +23,15 @@ async def join(http: httpx.AsyncClient, person: dict[str, Any], group: dict[str,
                **body: Any) -> httpx.Response:
     return await http.post(f"/api/groups/{group['group_id']}/members", json=body,
                            headers=auth(person))
+
+
+async def mira_ana_and_bo(
+    http: httpx.AsyncClient, base: str, **body: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict]:
+    """Mira makes a group (`body` as for make_group); Ana and Bo join it by its
+    invite. Returns the three people and the group."""
+    mira, ana, bo = [await new_person(base, name) for name in ("Mira", "Ana", "Bo")]
+    group = await make_group(http, mira, **body)
+    for person in (ana, bo):
+        await join(http, person, group, invite=group["invite"])
+    return mira, ana, bo, group
