@@ -27,6 +27,16 @@ def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None,
     return dict(reply.json())
 
 
+def invite_group(server: ServerProcess, name: str, mentor: dict[str, Any],
+                 *members: dict[str, Any]) -> dict[str, Any]:
+    """An invite-only group `mentor` made, that `members` joined by its invite."""
+    group = post(server, "/api/groups", {"name": name, "visibility": "invite"}, mentor)
+    for member in members:
+        post(server, f"/api/groups/{group['group_id']}/members", {"invite": group["invite"]},
+             member)
+    return group
+
+
 def open_as(page: Page, person: dict[str, Any]) -> None:
     """The person's practice link moves their key into this browser."""
     page.goto(person["links"]["practice"])

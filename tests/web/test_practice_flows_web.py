@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from ensemble.client import Client
 from tests.support.server import ServerProcess
 from tests.web.conftest import PHONE
-from tests.web.helpers import auth, in_a_thread, open_as, post, wait_kept
+from tests.web.helpers import auth, in_a_thread, invite_group, open_as, post, wait_kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -205,9 +205,7 @@ def test_the_board_opt_in_puts_a_member_on_the_board_and_takes_her_off(
     server = web_server
     mira = post(server, "/api/people", {"name": "Mira Board"})
     dee = post(server, "/api/people", {"name": "Dee Board"})
-    group = post(server, "/api/groups", {"name": "Board group", "visibility": "invite"}, mira)
-    group_id = group["group_id"]
-    post(server, f"/api/groups/{group_id}/members", {"invite": group["invite"]}, dee)
+    group_id = invite_group(server, "Board group", mira, dee)["group_id"]
 
     def board_ids() -> list[str]:
         reply = httpx.get(f"{server.http}/api/groups/{group_id}/board", headers=auth(mira))
@@ -252,9 +250,7 @@ def test_the_mentors_page_for_a_person_fits_a_phone(  # type: ignore[no-untyped-
     server = web_server
     mira = post(server, "/api/people", {"name": "Mira Phone"})
     eli = post(server, "/api/people", {"name": "Eliza Wolfeschlegelsteinhausenbergerd"})
-    group = post(server, "/api/groups", {"name": "Phone group", "visibility": "invite"}, mira)
-    group_id = group["group_id"]
-    post(server, f"/api/groups/{group_id}/members", {"invite": group["invite"]}, eli)
+    group_id = invite_group(server, "Phone group", mira, eli)["group_id"]
     goal = ("Two octaves of every major scale, hands together, at 96 bpm, "
             "then https://example.org/etudes/Czerny-Op599-No19-second-half-only")
     room_id = post(server, f"/api/groups/{group_id}/sessions", None, mira)["room_id"]
