@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ensemble.backends.base import BackendUnavailable
 from ensemble.backends.redis_broker import Topology
-from ensemble.backends.redis_commands import Commands, script_call
+from ensemble.backends.redis_commands import Commands
 from ensemble.backends.redis_keys import INDEXES, Keys
 from ensemble.backends.redis_pubsub import Address, Endpoint
 
@@ -157,19 +157,23 @@ class RedisClient:
         """A script call on the lean connection (redis_commands.py), with the
         replies and errors redis-py gives."""
         assert self._commands is not None
-        evalsha, eval_ = script_call(*self.script_code(name), keys, args)
-        reply = await self._commands.call(*evalsha)
+        reply = await self._commands.call(*self.script_command(name, True, keys, args))
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
-            reply = await self._commands.call(*eval_)  # and Redis keeps it for EVALSHA
+            # EVAL, and Redis keeps the script for the next EVALSHA.
+            reply = await self._commands.call(*self.script_command(name, False, keys, args))
         if isinstance(reply, hiredis.ReplyError):
             with unavailable():
                 raise ResponseError(str(reply))
         return reply
 
-    def script_code(self, name: str) -> tuple[str, bytes]:
-        """A script's SHA1 and its source (for EVALSHA, or EVAL when not loaded)."""
+    def script_command(
+        self, name: str, loaded: bool, keys: list[Any], args: list[Any]
+    ) -> tuple[Any, ...]:
+        """The command that runs a script: EVALSHA, or EVAL (with its source)
+        where Redis does not have it loaded."""
         script = self._scripts[name]
-        return script.sha, script.script
+        head = ("EVALSHA", script.sha) if loaded else ("EVAL", script.script)
+        return (*head, len(keys), *keys, *args)
 
     async def on_owner(
         self, key: str, commands: list[tuple[Any, ...]], *, read_timeout: float,

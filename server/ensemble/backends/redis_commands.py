@@ -17,9 +17,7 @@ calls go through redis-py's cluster client, which follows the slot map.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
-from typing import Any
 
 import hiredis
 
@@ -121,13 +119,5 @@ class Commands:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        with contextlib.suppress(Exception):
-            await asyncio.sleep(0)  # let the transport report its end
+        await asyncio.sleep(0)  # let the transport report its end
 
-
-def script_call(sha: str, source: bytes, keys: list[Any], args: list[Any]) -> tuple[
-    tuple[Arg, ...], tuple[Arg, ...]
-]:
-    """EVALSHA of a script, and the EVAL to send instead when Redis says NOSCRIPT."""
-    tail = (len(keys), *keys, *args)
-    return ("EVALSHA", sha, *tail), ("EVAL", source, *tail)

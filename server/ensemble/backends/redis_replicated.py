@@ -92,15 +92,16 @@ class ReplicatedCommits:
         node: tuple[str, int] | None = None
         loaded = True  # EVALSHA; EVAL once a node said NOSCRIPT
         read_timeout = self._client.socket_timeout + self.wait_ms / 1000
+        script = self._client.script_command
         for _ in range(REDIRECTS):
             asking = [("ASKING",)] if node else []
             commands: list[tuple[Any, ...]] = [
-                *asking, self._script("commit", loaded, keys, quiet),
+                *asking, script("commit", loaded, keys, quiet),
                 ("WAIT", self.replicas, self.wait_ms),
             ]
             if payload:
-                commands += [*asking, self._script("publish", loaded, [state, publication[0]],
-                                                   [token, *publication[1:]])]
+                commands += [*asking, script("publish", loaded, [state, publication[0]],
+                                             [token, *publication[1:]])]
             replies = await self._client.on_owner(
                 state, commands, read_timeout=read_timeout, node=node
             )
@@ -145,12 +146,13 @@ class ReplicatedCommits:
             index, state = keys.index(room_id, UNPUBLISHED_INDEX), keys.room(room_id, "state")
             nonce = secrets.token_hex(8)
             for loaded in (True, False):  # EVALSHA; EVAL if the node says NOSCRIPT
+                script = self._client.script_command
                 commands = [
-                    self._script("stranded", loaded, [index, state],
-                                 ["claim", room_id, nonce, self.stranded_ms]),
+                    script("stranded", loaded, [index, state],
+                           ["claim", room_id, nonce, self.stranded_ms]),
                     ("WAIT", self.replicas, self.wait_ms),
-                    self._script("stranded", loaded, [index, state],
-                                 ["publish", room_id, nonce, keys.channel(room_id)]),
+                    script("stranded", loaded, [index, state],
+                           ["publish", room_id, nonce, keys.channel(room_id)]),
                 ]
                 try:
                     replies = await self._client.on_owner(
@@ -169,11 +171,6 @@ class ReplicatedCommits:
                 log.warning("published a commit on room %s that its process left "
                             "unpublished (it died after committing)", room_id)
         return published
-
-    def _script(self, name: str, loaded: bool, keys: list[Any], args: list[Any]) -> tuple[Any, ...]:
-        sha, source = self._client.script_code(name)
-        return ("EVALSHA" if loaded else "EVAL", sha if loaded else source,
-                len(keys), *keys, *args)
 
     async def _publish_alone(self, state: str, publication: list[Any], published: Any) -> None:
         """The commit is the room's but a later one overtook it before its
