@@ -63,6 +63,7 @@ class Scheduler:
         """The room's next deadline, as an outcome or a publication told it."""
         if deadline is None:
             self._known.pop(room_id, None)
+            self._claimed.pop(room_id, None)
             return
         if self._known.get(room_id) == deadline:
             return
