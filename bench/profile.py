@@ -5,10 +5,13 @@
 
 Starts its own servers (and redis-server), drives them with `bench/fanout.py`'s
 load (the peers harness's shape: rooms x members, one sender per room), samples
-server 0 with py-spy for `--seconds` (Python frames only), and prints the
-share of samples by where the time is spent: each sample is charged to the
-first category its stack matches, from the innermost frame out. The raw
-collapsed stacks are kept (`--raw`) for a closer look or a flame graph.
+every server with py-spy for `--seconds` (Python frames only, the main thread:
+the event loop), and prints for each the share of samples by where the time
+is spent: each sample is charged to the first category its stack matches,
+from the innermost frame out. With 2 processes, as in the harness, every
+room's sender is on one of them: that one validates, runs and commits each
+message, and both fan it out. The raw collapsed stacks are kept (`--raw`,
+one file per server) for a closer look or a flame graph.
 """
 
 from __future__ import annotations
@@ -67,13 +70,19 @@ def innermost_ensemble(stack: str) -> str:
     return "(outside ensemble)"
 
 
-def summarize(raw: Path, top: int) -> None:
+def main_thread(stack: str) -> bool:
+    """Whether a py-spy stack is the server's main thread (its event loop);
+    the others (thread pools, the database's worker) mostly sleep."""
+    return "Server.run (uvicorn/server.py" in stack
+
+
+def summarize(raw: Path, top: int, name: str) -> None:
     by_category: Counter[str] = Counter()
     by_function: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
+        if not count.isdigit() or not main_thread(stack):
             continue
         n = int(count)
         total += n
@@ -82,7 +91,7 @@ def summarize(raw: Path, top: int) -> None:
     if not total:
         print("no samples")
         return
-    print(f"\n{total} samples of server 0 (py-spy, Python frames)")
+    print(f"\n{name}: {total} samples of its event loop's thread (py-spy)")
     print("\nby category (innermost match):")
     for name, n in by_category.most_common():
         print(f"  {100 * n / total:5.1f}%  {name}")
@@ -100,7 +109,8 @@ async def run(args: argparse.Namespace) -> None:
         redis, url = fanout.start_redis()
         extra = ["--redis", url]
     servers = [ServerProcess(free_port(), extra, env).start() for _ in range(args.processes)]
-    raw = Path(args.raw or tempfile.mktemp(prefix="ensemble-profile-", suffix=".txt"))
+    stem = args.raw or tempfile.mktemp(prefix="ensemble-profile-")
+    raws = [Path(f"{stem}.{n}.txt") for n in range(len(servers))]
     try:
         load = argparse.Namespace(clients=args.rooms * args.members, rooms=args.rooms,
                                   rate=args.rate, seconds=args.seconds + 6, workers=args.workers,
@@ -108,18 +118,22 @@ async def run(args: argparse.Namespace) -> None:
                                   cluster=False)
         measuring = asyncio.create_task(fanout.measure(load, servers, None))
         await asyncio.sleep(4 + load.clients / 200)  # members connected, load running
-        assert servers[0].process is not None
-        spy = await asyncio.create_subprocess_exec(
-            str(PY_SPY), "record", "--pid", str(servers[0].process.pid), "--duration",
-            str(args.seconds), "--rate", "200", "--format", "raw", "--output", str(raw),
-            # Native frames need the process paused for each sample.
-            *(["--native"] if args.native else ["--nonblocking"]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        await spy.wait()
+        spies = []
+        for server, raw in zip(servers, raws, strict=True):
+            assert server.process is not None
+            spies.append(await asyncio.create_subprocess_exec(
+                str(PY_SPY), "record", "--pid", str(server.process.pid), "--duration",
+                str(args.seconds), "--rate", "200", "--format", "raw", "--output", str(raw),
+                # Native frames need the process paused for each sample.
+                *(["--native"] if args.native else ["--nonblocking"]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
+        for spy in spies:
+            await spy.wait()
         await measuring
-        summarize(raw, args.top)
-        print(f"\nraw collapsed stacks: {raw}")
+        for n, raw in enumerate(raws):
+            summarize(raw, args.top, f"server {n}")
+            print(f"\nraw collapsed stacks: {raw}")
     finally:
         for server in servers:
             server.stop()
@@ -136,7 +150,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="memory backend (one process)")
     parser.add_argument("--workers", type=int, default=1, help="load generator processes")
     parser.add_argument("--top", type=int, default=15)
-    parser.add_argument("--raw", help="where to keep the collapsed stacks")
+    parser.add_argument("--raw", help="where to keep the collapsed stacks (RAW.N.txt for server N)")
     parser.add_argument("--native", action="store_true", help="sample C frames too (slower)")
     asyncio.run(run(parser.parse_args()))
 
