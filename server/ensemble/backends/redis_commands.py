@@ -10,8 +10,11 @@ the oldest command still waiting, in the read callback.
 Failures are those of a socket: a connection that breaks, or a reply later
 than `timeout`, fails every command in flight with BackendUnavailable and
 drops the connection (a later reply could no longer be matched to its
-command); the next call connects again. Used on one Redis; a Redis Cluster's
-calls go through redis-py's cluster client, which follows the slot map.
+command); the next call connects again. Replies come in order, so only the
+oldest command in flight can be the first late one: one timer per connection
+watches it, instead of a timeout armed and cancelled around every call.
+Used on one Redis; a Redis Cluster's calls go through redis-py's cluster
+client, which follows the slot map.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ Arg = str | bytes | int | float
 
 
 class CommandConnection(Connection):
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
         self._reader = hiredis.Reader()
-        self._waiting: deque[asyncio.Future[Reply]] = deque()
+        # Each command in flight: its reply's future and when it is late.
+        self._waiting: deque[tuple[asyncio.Future[Reply], float]] = deque()
+        self._watch: asyncio.TimerHandle | None = None
 
     @property
     def open(self) -> bool:
@@ -41,7 +47,7 @@ class CommandConnection(Connection):
         try:
             while (reply := self._reader.gets()) is not False:
                 if self._waiting:
-                    waiter = self._waiting.popleft()
+                    waiter, _ = self._waiting.popleft()
                     if not waiter.done():  # a caller that gave up
                         waiter.set_result(reply)
         except hiredis.ProtocolError as error:
@@ -50,23 +56,45 @@ class CommandConnection(Connection):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         self._fail(f"connection lost: {exc!r}" if exc else "connection closed by the server")
 
     def _fail(self, reason: str) -> None:
         error = BackendUnavailable(f"redis: {reason}")
         while self._waiting:
-            waiter = self._waiting.popleft()
+            waiter, _ = self._waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
 
     def send(self, args: tuple[Arg, ...]) -> asyncio.Future[Reply]:
-        """Write a command; its reply resolves the returned future."""
+        """Write a command; its reply resolves the returned future, or
+        BackendUnavailable if it is not there within the timeout."""
         if self._transport is None or self._transport.is_closing():
             raise BackendUnavailable("redis: not connected")
-        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Reply] = loop.create_future()
         self._transport.write(hiredis.pack_command(args))  # type: ignore[arg-type]
-        self._waiting.append(waiter)
+        late_at = loop.time() + self._timeout
+        self._waiting.append((waiter, late_at))
+        if self._watch is None:
+            self._watch = loop.call_at(late_at, self._check)
         return waiter
+
+    def _check(self) -> None:
+        """The watch: is the oldest command in flight late? Then the
+        connection is given up; if not, look again when it would be."""
+        self._watch = None
+        if not self._waiting:
+            return
+        loop = asyncio.get_running_loop()
+        late_at = self._waiting[0][1]
+        if late_at > loop.time():
+            self._watch = loop.call_at(late_at, self._check)
+            return
+        self._fail(f"no reply within {self._timeout} s")
+        self.close()
 
 
 class Commands:
@@ -82,13 +110,7 @@ class Commands:
     async def call(self, *args: Arg) -> Reply:
         """The command's reply (an error reply is returned, as hiredis.ReplyError)."""
         connection = await self._connected()
-        waiter = connection.send(args)
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await waiter
-        except TimeoutError:
-            connection.close()  # what is in flight can no longer be matched
-            raise BackendUnavailable(f"redis: no reply within {self._timeout} s") from None
+        return await connection.send(args)
 
     async def _connected(self) -> CommandConnection:
         if self._connection is not None and self._connection.open:
@@ -99,7 +121,9 @@ class Commands:
             return self._connection
 
     async def _connect(self) -> CommandConnection:
-        return await connect(self._endpoint, self._timeout, CommandConnection, self._handshake)
+        timeout = self._timeout
+        return await connect(self._endpoint, timeout, lambda: CommandConnection(timeout),
+                             self._handshake)
 
     async def _handshake(self, connection: CommandConnection) -> None:
         """AUTH with the URL's credentials, SELECT its database."""
