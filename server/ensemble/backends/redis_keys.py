@@ -40,6 +40,12 @@ def slot_tag(slot: int) -> str:
     return _tags()[slot]
 
 
+@functools.lru_cache(maxsize=4096)
+def _room_slot_tag(room_id: str) -> str:
+    """The tag of the slot `room_id` hashes to (a CRC per call, so remembered)."""
+    return slot_tag(key_slot(room_id.encode()))
+
+
 class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -52,7 +58,7 @@ class Keys:
 
     def index(self, room_id: str, kind: str) -> str:
         """The index of `kind` on the slot of `room_id`."""
-        return f"{self.prefix}:{{{slot_tag(key_slot(room_id.encode()))}}}:idx:{kind}"
+        return f"{self.prefix}:{{{_room_slot_tag(room_id)}}}:idx:{kind}"
 
     @property
     def index_pattern(self) -> str:

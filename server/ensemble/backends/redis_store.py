@@ -4,11 +4,9 @@ committed with its histories, deadline and publication in one script."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.backoff import ExponentialWithJitterBackoff
@@ -37,6 +35,12 @@ KNOWN_ROOMS = 1024  # rooms whose last commit this process remembers
 SHARED_FOR = 5.0  # seconds a room another process writes is read before each command
 
 
+class RoomLock(asyncio.Lock):
+    """A room's lock in this process, kept while `users` hold or wait for it."""
+
+    users = 0
+
+
 class RedisStore:
     def __init__(
         self, client: RedisClient, *, history_size: int, record_log_size: int,
@@ -51,7 +55,9 @@ class RedisStore:
         self._record_log_size = record_log_size
         self._record_quota = record_quota_per_member
         self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[str, RoomLock] = {}
+        # room id -> the keys and channel of its commit script, made once.
+        self._commit_keys: dict[str, tuple[tuple[str, ...], bytes]] = {}
         # room id -> (version, state bytes, Room) as this process committed it
         # last. A command runs on that Room without reading or decoding (as on
         # the memory backend); if another process committed since, the script's
@@ -73,6 +79,7 @@ class RedisStore:
 
     async def delete_room(self, room_id: str) -> None:
         self._known.pop(room_id, None)
+        self._commit_keys.pop(room_id, None)
         self._shared.pop(room_id, None)
         names = ["state", "leases", "lease_clock", "log", "quota", "hkeys", "h:room",
                  "h:mentors"]
@@ -90,12 +97,23 @@ class RedisStore:
         return Room(load_state(data))
 
     async def transact(self, room_id: str, command: Command) -> Outcome:
-        async with self._room_lock(room_id):
-            try:
-                return await self._transact(room_id, command)
-            except BaseException:
-                self._known.pop(room_id, None)  # whether it committed is unknown
-                raise
+        # One command at a time per room in this process: the next one starts
+        # from the room this one committed, with no refused commit between.
+        lock = self._locks.get(room_id)
+        if lock is None:
+            lock = self._locks[room_id] = RoomLock()
+        lock.users += 1
+        try:
+            async with lock:
+                try:
+                    return await self._transact(room_id, command)
+                except BaseException:
+                    self._known.pop(room_id, None)  # whether it committed is unknown
+                    raise
+        finally:
+            lock.users -= 1
+            if not lock.users:
+                del self._locks[room_id]
 
     async def _transact(self, room_id: str, command: Command) -> Outcome:
         known = self._known.pop(room_id, None)
@@ -173,16 +191,10 @@ class RedisStore:
         room_id = state.id
         deadline = outcome.deadline
         assert outcome.listing is not None, "an outcome from Room tells its listing"
-        keys = [
-            self._key(room_id, "state"),
-            self._keys.index(room_id, DUE),
-            self._keys.index(room_id, LISTED),
-            self._key(room_id, "log"),
-            self._key(room_id, "hkeys"),
-            self._key(room_id, "quota"),
-            self._keys.index(room_id, UNPUBLISHED),
-        ]
-        payload = pack([deadline, [p.to_bytes() for p in packets]]) if packets else b""
+        room_keys, channel = self._room_commit_keys(room_id)
+        keys = list(room_keys)
+        blobs = [p.to_bytes() for p in packets]
+        payload = pack([deadline, blobs]) if packets else b""
         args: list[Any] = [
             expected,
             secrets.token_bytes(12),
@@ -192,7 +204,7 @@ class RedisStore:
             "" if deadline is None else deadline,
             1 if outcome.listing.listed else 0,
             self._history_size,
-            self._keys.channel(room_id),
+            channel,
             payload,
             self._record_log_size,
             self._record_quota,
@@ -200,9 +212,9 @@ class RedisStore:
         ]
         for record in records:
             args += [record_author(record) or "", pack(record)]
-        for packet in packets:
+        for packet, blob in zip(packets, blobs, strict=True):
             keys.append(self._key(room_id, f"h:{packet.key}"))
-            args += [f"{packet.seq}-0", packet.to_bytes()]
+            args += [f"{packet.seq}-0", blob]
         # The commit is resent (idempotent by its token) while its window lasts,
         # so one whose reply was lost is settled. Redis refuses any copy that
         # runs after the window, so once it has passed (and the clocks' skew),
@@ -229,21 +241,23 @@ class RedisStore:
         self._client.saw_index(LISTED, keys[2])
         return int(status), int(version)
 
-    @contextlib.asynccontextmanager
-    async def _room_lock(self, room_id: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(room_id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[room_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[room_id]
-            if users == 1:
-                del self._locks[room_id]
-            else:
-                self._locks[room_id] = (lock, users - 1)
+    def _room_commit_keys(self, room_id: str) -> tuple[tuple[str, ...], bytes]:
+        """The keys (before the histories') and the channel of a room's commit."""
+        made = self._commit_keys.get(room_id)
+        if made is None:
+            keys = (
+                self._key(room_id, "state"),
+                self._keys.index(room_id, DUE),
+                self._keys.index(room_id, LISTED),
+                self._key(room_id, "log"),
+                self._key(room_id, "hkeys"),
+                self._key(room_id, "quota"),
+                self._keys.index(room_id, UNPUBLISHED),
+            )
+            made = self._commit_keys[room_id] = (keys, self._keys.channel(room_id))
+            if len(self._commit_keys) > KNOWN_ROOMS:
+                del self._commit_keys[next(iter(self._commit_keys))]  # the oldest made
+        return made
 
     async def records(self, room_id: str) -> RecordLog:
         with unavailable():
