@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hiredis
-import msgpack
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ResponseError
 
@@ -42,6 +41,7 @@ from ensemble.backends.redis_pubsub import (
     Reply,
     open_pubsub,
 )
+from ensemble.wire.codec import unpack_msgpack
 from ensemble.wire.packet import Packet
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ class _Link:
             channel = self.channels.get(name)
             if channel is None:
                 return
-            deadline, packets = msgpack.unpackb(data, raw=False)
+            deadline, packets = unpack_msgpack(data)
             self.broker.told_deadline(channel.room_id, deadline)
             for packed in packets:
                 self.broker.deliver(channel, Packet.from_bytes(packed))

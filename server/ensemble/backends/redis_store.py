@@ -4,6 +4,7 @@ committed with its histories, deadline and publication in one script."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import time
 from collections import OrderedDict
@@ -35,6 +36,18 @@ KNOWN_ROOMS = 1024  # rooms whose last commit this process remembers
 SHARED_FOR = 5.0  # seconds a room another process writes is read before each command
 
 
+class CommitTokens:
+    """Tokens that tell one commit from every other: a random prefix per store
+    and a counter (no system call per commit, as random bytes each would be)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_bytes(12)
+        self._count = itertools.count()
+
+    def next(self) -> bytes:
+        return self._prefix + next(self._count).to_bytes(8, "big")
+
+
 class RoomLock(asyncio.Lock):
     """A room's lock in this process, kept while `users` hold or wait for it."""
 
@@ -54,6 +67,7 @@ class RedisStore:
         self._history_size = history_size
         self._record_log_size = record_log_size
         self._record_quota = record_quota_per_member
+        self._tokens = CommitTokens()
         self._conflict_backoff = ExponentialWithJitterBackoff(base=0.001, cap=0.05)
         self._locks: dict[str, RoomLock] = {}
         # room id -> the keys and channel of its commit script, made once.
@@ -197,7 +211,7 @@ class RedisStore:
         payload = pack([deadline, blobs]) if packets else b""
         args: list[Any] = [
             expected,
-            secrets.token_bytes(12),
+            self._tokens.next(),
             dump_state(state) if stored is None else stored,
             pack(outcome.listing.summary),
             room_id,

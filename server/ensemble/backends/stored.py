@@ -12,7 +12,7 @@ import msgpack
 import msgspec
 
 from ensemble.core.state import RoomState
-from ensemble.wire.codec import EncodeError
+from ensemble.wire.codec import EncodeError, pack_msgpack
 
 # msgspec writes a dataclass as the map of its fields, in order, in C: the same
 # bytes as msgpack of `RoomState.to_dict()` (test_redis.py checks), in
@@ -33,7 +33,7 @@ def load_state(data: bytes) -> RoomState:
 
 
 def pack(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
+    return pack_msgpack(value)
 
 
 def unpack(data: bytes) -> Any:

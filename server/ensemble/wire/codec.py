@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import msgpack
+import msgspec
 
 MSGPACK_SUBPROTOCOL = "ensemble.v1.msgpack"
 JSON_SUBPROTOCOL = "ensemble.v1.json"
@@ -47,9 +48,16 @@ def encode(message: dict[str, Any], fmt: Format) -> bytes:
     return encode_json(message)
 
 
+# msgspec writes the same bytes as `msgpack.packb(value, use_bin_type=True)`
+# (smallest ints, float64, str8 and bin types alike; the protocol vectors hold
+# it to that), with the same errors, several times faster.
+pack_msgpack = msgspec.msgpack.Encoder().encode
+unpack_msgpack = msgspec.msgpack.Decoder().decode  # for bytes this server wrote
+
+
 def encode_msgpack(message: dict[str, Any]) -> bytes:
     try:
-        return msgpack.packb(message, use_bin_type=True)
+        return pack_msgpack(message)
     except (ValueError, TypeError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
         raise EncodeError(f"cannot encode as msgpack: {type(exc).__name__}") from exc
 

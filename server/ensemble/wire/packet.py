@@ -13,7 +13,7 @@ from typing import Any
 import msgpack
 
 from ensemble.core.events import Effect, Event
-from ensemble.wire.codec import Format, encode_json, encode_msgpack
+from ensemble.wire.codec import Format, encode_json, encode_msgpack, pack_msgpack, unpack_msgpack
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +58,11 @@ class Packet:
         fields: list[Any] = [self.key, self.seq, self.type, self.at, self.msgpack, self.json]
         if self.effect is not None:
             fields.append(self.effect.to_list())
-        return msgpack.packb(fields, use_bin_type=True)
+        return pack_msgpack(fields)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Packet:
-        key, seq, type_, at, mp, js, *rest = msgpack.unpackb(data, raw=False)
+        key, seq, type_, at, mp, js, *rest = unpack_msgpack(data)
         return cls(key, seq, type_, at, mp, js, Effect(*rest[0]) if rest else None)
 
     def message(self) -> dict[str, Any]:
