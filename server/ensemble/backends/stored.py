@@ -14,7 +14,7 @@ import msgspec
 from ensemble.core.state import RoomState
 from ensemble.wire.codec import EncodeError, pack_msgpack
 
-# msgspec writes a dataclass as the map of its fields, in order, in C: the same
+# msgspec writes a struct as the map of its fields, in order, in C: the same
 # bytes as msgpack of `RoomState.to_dict()` (test_redis.py checks), in
 # a quarter of the time, with no deep copy. A commit writes the whole state.
 _ENCODER = msgspec.msgpack.Encoder()
