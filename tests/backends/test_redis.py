@@ -257,6 +257,30 @@ def test_stored_state_is_msgpack_of_to_dict():
     assert dump_state(room.state) == msgpack.packb(room.state.to_dict(), use_bin_type=True)
 
 
+def test_stored_state_loads_back_as_it_was_even_with_a_field_typed_otherwise():
+    from ensemble.backends.stored import dump_state, load_state
+    from ensemble.core.state import RoomState
+
+    room = new_room()
+    for command in (
+        join("m", "mentor"),
+        join("p"),
+        request("m", "sprint.start", {"phases": PHASES}),
+        request("p", "goal.set", {"text": "scales"}),
+        request("m", "tempo.start"),
+    ):
+        assert command(room).error is None
+    assert load_state(dump_state(room.state)) == room.state
+    # Written by a version that kept a field in another type than this one
+    # declares: read the general way, not refused.
+    data = room.state.to_dict()
+    data["tempo"]["bpm"] = "60"
+    loaded = load_state(msgpack.packb(data, use_bin_type=True))
+    assert loaded == RoomState.from_dict(data)
+    assert loaded.tempo.bpm == "60"
+    assert loaded.members == room.state.members
+
+
 async def test_deleting_a_room_leaves_no_key_even_of_forgotten_members(redis_factory, redis_server):
     backend = await redis_factory()
     room = new_room(retention_ms=1)

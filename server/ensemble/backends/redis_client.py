@@ -153,6 +153,18 @@ class RedisClient:
         with unavailable():
             return await self._scripts[name](keys=keys, args=args)
 
+    async def call(self, *args: Any) -> Any:
+        """One command, on the lean connection where there is one (an error
+        reply raises as redis-py's would)."""
+        if self._commands is None:
+            with unavailable():
+                return await self.redis.execute_command(*args)
+        reply = await self._commands.call(*args)
+        if isinstance(reply, hiredis.ReplyError):
+            with unavailable():
+                raise ResponseError(str(reply))
+        return reply
+
     async def _lean_script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
         """A script call on the lean connection (redis_commands.py), with the
         replies and errors redis-py gives."""

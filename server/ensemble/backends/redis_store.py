@@ -168,17 +168,13 @@ class RedisStore:
         raise BackendUnavailable(f"room {room_id}: {MAX_ATTEMPTS} commits in a row conflicted")
 
     async def _read(self, room_id: str) -> tuple[bytes, int]:
-        with unavailable():
-            data, version = await self._client.redis.hmget(
-                self._key(room_id, "state"), ["data", "v"]
-            )
+        data, version = await self._client.call("HMGET", self._key(room_id, "state"), "data", "v")
         if data is None or version is None:
             raise RoomGone(f"no room {room_id}")
         return data, int(version)
 
     async def _version(self, room_id: str) -> int | None:
-        with unavailable():
-            version = await self._client.redis.hget(self._key(room_id, "state"), "v")
+        version = await self._client.call("HGET", self._key(room_id, "state"), "v")
         return None if version is None else int(version)
 
     def _written_elsewhere(self, room_id: str) -> None:

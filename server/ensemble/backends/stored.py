@@ -28,8 +28,17 @@ def dump_state(state: RoomState) -> bytes:
         raise EncodeError(f"cannot store room {state.id}: {type(exc).__name__}") from exc
 
 
+# Straight into the structs, in C: several times faster than building the
+# dicts first. Bytes it does not take as they are (a field's type that differs
+# in data written by another version) go the general way, `from_dict`.
+_DECODER = msgspec.msgpack.Decoder(RoomState)
+
+
 def load_state(data: bytes) -> RoomState:
-    return RoomState.from_dict(msgpack.unpackb(data, raw=False))
+    try:
+        return _DECODER.decode(data)
+    except msgspec.ValidationError:
+        return RoomState.from_dict(msgpack.unpackb(data, raw=False))
 
 
 def pack(value: Any) -> bytes:
