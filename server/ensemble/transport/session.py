@@ -351,7 +351,8 @@ class Session:
         if self._close is not None:
             return False
         self._out.put_packet(packet, self.fmt)
-        self._after(packet)
+        if packet.effect is not None:
+            self._after(packet)
         return True
 
     def _replay(self, packets: list[Packet]) -> None:
