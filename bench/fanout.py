@@ -12,6 +12,10 @@ arrival at a client; one machine, so one clock) at p50/p99/max, and the CPU
 the servers (and, on a cluster, each shard's redis-server) spent.
 The load runs in --workers processes of its own; on a small machine they
 compete with the servers for the same cores, so the figures are a floor.
+Placed and paced as the peers harness does: member m of room r connects to
+process (r + m) mod N, so the senders alternate between processes, and the
+rooms' senders are spread evenly over each interval instead of sending at
+the same instant (a server then handles one message at a time, as in use).
 """
 
 from __future__ import annotations
@@ -111,7 +115,8 @@ async def measure(
     start_at = time.time() + 2 + args.clients / 200  # time for everyone to connect
     jobs = [
         {"rooms": share, "urls": urls, "per_room": per_room, "rate": args.rate,
-         "seconds": args.seconds, "start_at": start_at, "offset": w}
+         "seconds": args.seconds, "start_at": start_at, "first": w, "stride": args.workers,
+         "room_count": len(rooms)}
         for w, share in enumerate(shares) if share
     ]
     loop = asyncio.get_running_loop()
@@ -182,18 +187,17 @@ async def worker(job: dict[str, Any]) -> dict[str, Any]:
     latencies: list[float] = []
     received = 0
     clients: list[Client] = []
-    senders: list[Client] = []
     urls = job["urls"]
-    n = job["offset"]
-    for room in job["rooms"]:
+    senders: list[tuple[Client, int]] = []  # each with its room's place in all rooms
+    for j, room in enumerate(job["rooms"]):
+        index = job["first"] + j * job["stride"]
         for k in range(job["per_room"]):
-            n += 1
             credential = {"host_key": room["host_key"]} if k == 0 else {"invite": room["invite"]}
-            client = await Client.connect(urls[n % len(urls)], room=room["room_id"],
+            client = await Client.connect(urls[(index + k) % len(urls)], room=room["room_id"],
                                           name=f"c{k}", **credential)
             clients.append(client)
             if k == 0:
-                senders.append(client)
+                senders.append((client, index))
     start, end = job["start_at"], job["start_at"] + job["seconds"]
 
     async def listen(client: Client) -> None:
@@ -204,16 +208,16 @@ async def worker(job: dict[str, Any]) -> dict[str, Any]:
                 latencies.append(now - event["at"])
                 received += 1
 
-    async def send(client: Client) -> None:
+    async def send(client: Client, index: int) -> None:
         interval = 1 / job["rate"]
-        next_at = start
+        next_at = start + interval * index / job["room_count"]
         while next_at < end:
             await asyncio.sleep(max(0.0, next_at - time.time()))
             await client.send({"type": "chat.send", "text": "tick"})
             next_at += interval
 
     listeners = [asyncio.create_task(listen(c)) for c in clients]
-    await asyncio.gather(*(send(c) for c in senders))
+    await asyncio.gather(*(send(c, index) for c, index in senders))
     await asyncio.sleep(1.0)  # the last deliveries
     for task in listeners:
         task.cancel()

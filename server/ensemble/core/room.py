@@ -372,11 +372,16 @@ class Room:
         """The listing of the room. A public room's invite is its open door; an
         unlisted room's invite and every host key stay out."""
         state = self.state
+        # Counted on every command: present and connected, spelled out.
+        present = 0
+        for m in state.members.values():
+            if m.left_at is None and m.conns:
+                present += 1
         summary = {
             "room_id": state.id,
             "title": state.title,
             "visibility": state.visibility,
-            "members": sum(1 for m in state.members.values() if m.present and m.connected),
+            "members": present,
             "state": "closed" if self.closed else "open",
         }
         if state.visibility == "public":
