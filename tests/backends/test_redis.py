@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from ensemble.backends.base import BackendUnavailable
 from ensemble.backends.redis import RedisBackend
+from ensemble.core import Room
 from ensemble.settings import Settings
 from ensemble.wire.packet import Packet
 from tests.support.redis_server import RedisServer
@@ -238,9 +239,9 @@ async def test_a_process_starts_while_redis_is_down(own_redis, own_redis_factory
     assert len(await heard.wait_packets(1)) == 1
 
 
-def test_stored_state_is_msgpack_of_to_dict():
-    from ensemble.backends.stored import dump_state
-
+def busy_room() -> Room:
+    """A room after a little of everything: a sprint, goals, a raised hand,
+    feedback, the metronome."""
     room = new_room()
     for command in (
         join("m", "mentor"),
@@ -253,6 +254,13 @@ def test_stored_state_is_msgpack_of_to_dict():
         request("m", "tempo.start"),
     ):
         assert command(room).error is None
+    return room
+
+
+def test_stored_state_is_msgpack_of_to_dict():
+    from ensemble.backends.stored import dump_state
+
+    room = busy_room()
     assert msgpack.unpackb(dump_state(room.state), raw=False) == room.state.to_dict()
     assert dump_state(room.state) == msgpack.packb(room.state.to_dict(), use_bin_type=True)
 
@@ -261,15 +269,7 @@ def test_stored_state_loads_back_as_it_was_even_with_a_field_typed_otherwise():
     from ensemble.backends.stored import dump_state, load_state
     from ensemble.core.state import RoomState
 
-    room = new_room()
-    for command in (
-        join("m", "mentor"),
-        join("p"),
-        request("m", "sprint.start", {"phases": PHASES}),
-        request("p", "goal.set", {"text": "scales"}),
-        request("m", "tempo.start"),
-    ):
-        assert command(room).error is None
+    room = busy_room()
     assert load_state(dump_state(room.state)) == room.state
     # Written by a version that kept a field in another type than this one
     # declares: read the general way, not refused.
