@@ -5,6 +5,7 @@ back to work once Redis is."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import hiredis
@@ -57,14 +58,22 @@ async def test_a_stalled_redis_fails_calls_in_time_then_they_work_again(redis) -
     commands = commands_for(redis, timeout=0.3)
     try:
         assert await commands.call("PING") == b"PONG"
+        # Later than the PING by most of a timeout: each call's own timeout
+        # counts, not the one its connection was watching for the PING.
+        await asyncio.sleep(0.2)
         redis.pause()
         try:
+            started = time.monotonic()
             results = await asyncio.gather(
                 *(commands.call("ECHO", str(i)) for i in range(3)), return_exceptions=True
             )
+            waited = time.monotonic() - started
         finally:
             redis.resume()
         assert all(isinstance(r, BackendUnavailable) for r in results), results
+        # Each was given its whole timeout, counted from when it was sent
+        # (the PING before had its own), and not much more.
+        assert 0.28 <= waited < 1.5, waited
         assert await commands.call("ECHO", "back") == b"back"  # a new connection
     finally:
         await commands.close()

@@ -55,6 +55,15 @@ def unavailable() -> Iterator[None]:
         raise
 
 
+def _raised(reply: Any) -> Any:
+    """A lean connection's reply as redis-py gives it: an error reply raised
+    (as BackendUnavailable where it means Redis cannot serve now)."""
+    if isinstance(reply, hiredis.ReplyError):
+        with unavailable():
+            raise ResponseError(str(reply))
+    return reply
+
+
 def cluster_nodes(url: str) -> list[Address]:
     """The nodes of a ``redis+cluster://host:port[,host:port...]`` URL."""
     parts = urlsplit(url)
@@ -159,11 +168,7 @@ class RedisClient:
         if self._commands is None:
             with unavailable():
                 return await self.redis.execute_command(*args)
-        reply = await self._commands.call(*args)
-        if isinstance(reply, hiredis.ReplyError):
-            with unavailable():
-                raise ResponseError(str(reply))
-        return reply
+        return _raised(await self._commands.call(*args))
 
     async def _lean_script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
         """A script call on the lean connection (redis_commands.py), with the
@@ -173,10 +178,7 @@ class RedisClient:
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
             # EVAL, and Redis keeps the script for the next EVALSHA.
             reply = await self._commands.call(*self.script_command(name, False, keys, args))
-        if isinstance(reply, hiredis.ReplyError):
-            with unavailable():
-                raise ResponseError(str(reply))
-        return reply
+        return _raised(reply)
 
     def script_command(
         self, name: str, loaded: bool, keys: list[Any], args: list[Any]

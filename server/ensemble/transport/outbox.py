@@ -100,10 +100,11 @@ class Outbox:
         """
         if self._shut:
             return
-        transport = None if self._backlog else self._writable_transport()
-        if transport is not None:
-            transport.write(framed or ws_frame(data))
-            return
+        if not self._backlog:
+            transport = self._writable_transport()
+            if transport is not None:
+                transport.write(framed or ws_frame(data))
+                return
         backlog = self._backlog
         if backlog is None:
             backlog = self._backlog = deque()
@@ -116,18 +117,7 @@ class Outbox:
             self._drainer = asyncio.create_task(self._drain())
 
     def put_packet(self, packet: Packet, fmt: Format) -> None:
-        """`put` of an event's frame, shared with every other socket; the path
-        every delivery takes is written out here, once per socket."""
-        protocol = self._protocol
-        if protocol is None:
-            self.put(packet.data(fmt))
-            return
-        if not self._backlog and not self._shut:
-            transport = self._writable_transport()
-            if transport is not None:
-                transport.write(packet.frames.get(fmt) or packet_frame(packet, fmt))
-                return
-        self.put(packet.data(fmt), packet_frame(packet, fmt))
+        self.put(packet.data(fmt), packet_frame(packet, fmt) if self._protocol else None)
 
     def _writable_transport(self) -> asyncio.Transport | None:
         """The transport, if a frame may be written to it right now."""

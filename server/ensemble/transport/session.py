@@ -351,8 +351,7 @@ class Session:
         if self._close is not None:
             return False
         self._out.put_packet(packet, self.fmt)
-        if packet.effect is not None:
-            self._after(packet)
+        self._after(packet)
         return True
 
     def _replay(self, packets: list[Packet]) -> None:
